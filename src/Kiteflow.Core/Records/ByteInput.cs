@@ -1,0 +1,81 @@
+namespace Kiteflow.Core.Records;
+
+/// <summary>
+/// A forward-only window over a stream of bytes that the readers scan in place. The window grows
+/// to hold one whole record (bounded by the record limit) and is compacted as records are consumed,
+/// so memory stays constant whatever the input size.
+/// </summary>
+internal sealed class ByteInput : IDisposable
+{
+    private const int InitialSize = 64 * 1024;
+    private readonly Stream _stream;
+    private byte[] _buffer = new byte[InitialSize];
+
+    public ByteInput(Stream stream) => _stream = stream;
+
+    /// <summary>Offset of the first unconsumed byte in <see cref="Buffer"/>.</summary>
+    public int Start { get; set; }
+
+    /// <summary>Offset one past the last byte read into <see cref="Buffer"/>.</summary>
+    public int End { get; private set; }
+
+    /// <summary>True once the stream has no more bytes.</summary>
+    public bool AtEndOfStream { get; private set; }
+
+    public byte[] Buffer => _buffer;
+
+    public ReadOnlySpan<byte> Unconsumed => _buffer.AsSpan(Start, End - Start);
+
+    /// <summary>
+    /// Reads more bytes, moving the unconsumed bytes to the front and growing the buffer when they
+    /// fill it. Callers hold positions relative to <see cref="Start"/>, which stay valid. Returns false
+    /// once the stream is exhausted.
+    /// </summary>
+    public bool Fill()
+    {
+        if (AtEndOfStream)
+        {
+            return false;
+        }
+
+        if (Start > 0)
+        {
+            Array.Copy(_buffer, Start, _buffer, 0, End - Start);
+            End -= Start;
+            Start = 0;
+        }
+
+        if (End == _buffer.Length)
+        {
+            Array.Resize(ref _buffer, _buffer.Length * 2);
+        }
+
+        var read = _stream.Read(_buffer, End, _buffer.Length - End);
+        if (read == 0)
+        {
+            AtEndOfStream = true;
+            return false;
+        }
+
+        End += read;
+        return true;
+    }
+
+    /// <summary>Drops every unconsumed byte (used while skipping an oversized record).</summary>
+    public void DiscardAll() => Start = End;
+
+    /// <summary>Shrinks the buffer back after an unusually large record.</summary>
+    public void Trim()
+    {
+        if (_buffer.Length > 4 * 1024 * 1024 && End - Start < InitialSize)
+        {
+            var smaller = new byte[InitialSize * 2];
+            Array.Copy(_buffer, Start, smaller, 0, End - Start);
+            End -= Start;
+            Start = 0;
+            _buffer = smaller;
+        }
+    }
+
+    public void Dispose() => _stream.Dispose();
+}

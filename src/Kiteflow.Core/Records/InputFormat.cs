@@ -1,0 +1,14 @@
+namespace Kiteflow.Core.Records;
+
+/// <summary>The shapes of input Kiteflow reads records from.</summary>
+public enum InputFormat
+{
+    /// <summary>One JSON array whose items are the records.</summary>
+    JsonArray,
+
+    /// <summary>One JSON object per line; blank lines are skipped.</summary>
+    JsonLines,
+
+    /// <summary>A header row, then one record per row; dotted headers build nested objects.</summary>
+    Csv,
+}

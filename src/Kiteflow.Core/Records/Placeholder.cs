@@ -1,8 +1,0 @@
-namespace Kiteflow.Core.Records;
-
-/// <summary>Temporary.</summary>
-public static class Placeholder
-{
-    /// <summary>Temporary.</summary>
-    public static int Value => 1;
-}

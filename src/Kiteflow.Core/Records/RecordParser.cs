@@ -1,0 +1,120 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using System.Text.Unicode;
+
+namespace Kiteflow.Core.Records;
+
+/// <summary>Turns the bytes of one input item into a <see cref="SourceRecord"/> or a read rejection.</summary>
+internal sealed class RecordParser
+{
+    private readonly ReaderLimits _limits;
+    private readonly JsonDocumentOptions _options;
+
+    public RecordParser(ReaderLimits limits)
+    {
+        _limits = limits;
+        _options = new JsonDocumentOptions { MaxDepth = limits.MaxDepth };
+    }
+
+    public ReaderLimits Limits => _limits;
+
+    public ReadResult Parse(ReadOnlySpan<byte> utf8, long position, long line)
+    {
+        if (utf8.Length > _limits.MaxRecordBytes)
+        {
+            return Oversized(position, line, utf8.Length);
+        }
+
+        if (!Utf8.IsValid(utf8))
+        {
+            return ReadResult.Of(InvalidUtf8(utf8, position, line));
+        }
+
+        // The document keeps a reference to the bytes for its lifetime, so they are copied out of
+        // the reader's window into pooled memory that the record returns when disposed.
+        var rented = ArrayPool<byte>.Shared.Rent(utf8.Length);
+        utf8.CopyTo(rented);
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(rented.AsMemory(0, utf8.Length), _options);
+        }
+        catch (JsonException e)
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+            return ReadResult.Of(new Rejection(position, line + (e.LineNumber ?? 0), RejectionStage.Read, DescribeJsonError(e)));
+        }
+
+        if (document.RootElement.ValueKind != JsonValueKind.Object)
+        {
+            var kind = KindName(document.RootElement.ValueKind);
+            document.Dispose();
+            ArrayPool<byte>.Shared.Return(rented);
+            return ReadResult.Of(new Rejection(position, line, RejectionStage.Read, $"The record is {kind}, not a JSON object; every record must be an object such as {{\"branch\":\"main\"}}."));
+        }
+
+        return ReadResult.Of(new SourceRecord(position, line, rented, utf8.Length, document));
+    }
+
+    public ReadResult Oversized(long position, long line, long length) =>
+        ReadResult.Of(new Rejection(position, line, RejectionStage.Read,
+            $"The record is larger than {_limits.MaxRecordBytes / (1024 * 1024)} MiB ({length:N0} bytes or more) and was skipped; split it or remove large values."));
+
+    internal static Rejection InvalidUtf8(ReadOnlySpan<byte> utf8, long position, long line)
+    {
+        var offset = 0;
+        var lineOffset = 0L;
+        while (offset < utf8.Length)
+        {
+            if (Rune.DecodeFromUtf8(utf8[offset..], out var rune, out var consumed) != OperationStatus.Done)
+            {
+                break;
+            }
+
+            if (rune.Value == '\n')
+            {
+                lineOffset++;
+            }
+
+            offset += consumed;
+        }
+
+        return new Rejection(position, line + lineOffset, RejectionStage.Read,
+            $"The record is not valid UTF-8 (byte 0x{utf8[offset]:X2} at offset {offset} of the record); save the file as UTF-8.");
+    }
+
+    private string DescribeJsonError(JsonException e)
+    {
+        var message = e.Message;
+        var cut = message.IndexOf(" LineNumber:", StringComparison.Ordinal);
+        if (cut < 0)
+        {
+            cut = message.IndexOf(" Path:", StringComparison.Ordinal);
+        }
+
+        if (cut > 0)
+        {
+            message = message[..cut].TrimEnd();
+        }
+
+        if (message.Contains("maximum configured depth", StringComparison.Ordinal))
+        {
+            return $"The record nests objects or arrays deeper than {_limits.MaxDepth} levels; flatten it.";
+        }
+
+        var column = e.BytePositionInLine is { } b ? $" at column {b + 1}" : string.Empty;
+        return $"Malformed JSON{column}: {message}";
+    }
+
+    internal static string KindName(JsonValueKind kind) => kind switch
+    {
+        JsonValueKind.Array => "an array",
+        JsonValueKind.String => "a string",
+        JsonValueKind.Number => "a number",
+        JsonValueKind.True or JsonValueKind.False => "a boolean",
+        JsonValueKind.Null => "null",
+        JsonValueKind.Object => "an object",
+        _ => "empty",
+    };
+}

@@ -1,0 +1,142 @@
+using System.Collections;
+
+namespace Kiteflow.Core.Records;
+
+/// <summary>
+/// Streams the records of an input in order, one <see cref="ReadResult"/> per item: each bad item
+/// becomes a read rejection and reading goes on. Memory stays constant whatever the input size.
+/// Enumerate once; dispose to close the input.
+/// </summary>
+public abstract class RecordReader : IEnumerable<ReadResult>, IDisposable
+{
+    private bool _enumerated;
+
+    private protected RecordReader()
+    {
+    }
+
+    /// <summary>Opens <paramref name="path"/> (or standard input for <c>-</c>) in the given format, or the one its extension implies.</summary>
+    /// <exception cref="InputException">The file cannot be opened or its format is unknown.</exception>
+    public static RecordReader Open(string path, InputFormat? format = null, ReaderLimits? limits = null)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        Stream stream;
+        try
+        {
+            stream = path == "-"
+                ? Console.OpenStandardInput()
+                : new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new InputException($"Cannot open the input '{path}': {e.Message}", e);
+        }
+
+        var resolved = format ?? (path == "-" ? InputFormat.JsonLines : FormatFromExtension(path));
+        if (resolved == InputFormat.JsonArray && format is null && !StartsWithArray(stream))
+        {
+            // A .json file that does not start with '[' is read as JSON Lines: exports of one
+            // object per line are often named .json.
+            resolved = InputFormat.JsonLines;
+        }
+
+        return Create(stream, resolved, limits);
+    }
+
+    /// <summary>Reads records from <paramref name="stream"/> in <paramref name="format"/>. The reader owns the stream.</summary>
+    public static RecordReader Create(Stream stream, InputFormat format, ReaderLimits? limits = null)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        limits ??= ReaderLimits.Default;
+        return format switch
+        {
+            InputFormat.JsonLines => new JsonLinesReader(stream, limits),
+            InputFormat.JsonArray => new JsonArrayReader(stream, limits),
+            InputFormat.Csv => new CsvRecordReader(stream, limits),
+            _ => throw new ArgumentOutOfRangeException(nameof(format), format, null),
+        };
+    }
+
+    /// <summary>The input format a file name implies: <c>.json</c>, <c>.jsonl</c>/<c>.ndjson</c>, <c>.csv</c>.</summary>
+    /// <exception cref="InputException">The extension is none of these.</exception>
+    public static InputFormat FormatFromExtension(string path)
+    {
+        var extension = Path.GetExtension(path).ToLowerInvariant();
+        return extension switch
+        {
+            ".json" => InputFormat.JsonArray,
+            ".jsonl" or ".ndjson" => InputFormat.JsonLines,
+            ".csv" => InputFormat.Csv,
+            _ => throw new InputException($"Cannot tell the format of '{path}' from its extension '{extension}'; name the format (json, jsonl or csv)."),
+        };
+    }
+
+    /// <summary>Parses a format name as written on the command line: <c>json</c>, <c>jsonl</c>, <c>ndjson</c>, <c>csv</c>.</summary>
+    public static InputFormat? ParseFormatName(string? name) => name?.ToLowerInvariant() switch
+    {
+        null or "" => null,
+        "json" or "json-array" => InputFormat.JsonArray,
+        "jsonl" or "ndjson" or "json-lines" => InputFormat.JsonLines,
+        "csv" => InputFormat.Csv,
+        _ => throw new InputException($"Unknown input format '{name}'; use json, jsonl or csv."),
+    };
+
+    /// <inheritdoc />
+    public IEnumerator<ReadResult> GetEnumerator()
+    {
+        if (_enumerated)
+        {
+            throw new InvalidOperationException("A record reader can be enumerated once.");
+        }
+
+        _enumerated = true;
+        return ReadItems().GetEnumerator();
+    }
+
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        DisposeInput();
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Yields the input's items in order.</summary>
+    protected abstract IEnumerable<ReadResult> ReadItems();
+
+    /// <summary>Closes the input.</summary>
+    protected abstract void DisposeInput();
+
+    private protected static void SkipBom(ByteInput input)
+    {
+        while (input.Unconsumed.Length < 3 && input.Fill())
+        {
+        }
+
+        if (input.Unconsumed.StartsWith("\uFEFF"u8))
+        {
+            input.Start += 3;
+        }
+    }
+
+    private static bool StartsWithArray(Stream stream)
+    {
+        if (!stream.CanSeek)
+        {
+            return true;
+        }
+
+        Span<byte> head = stackalloc byte[256];
+        var read = stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+        stream.Position = 0;
+        var span = head[..read];
+        if (span.StartsWith("\uFEFF"u8))
+        {
+            span = span[3..];
+        }
+
+        var first = span.IndexOfAnyExcept(" \t\r\n"u8);
+        return first < 0 || span[first] == (byte)'[';
+    }
+}
