@@ -32,7 +32,10 @@ internal sealed record BuildkiteExample(
 
     private static readonly Lazy<IReadOnlyList<BuildkiteExample>> Loaded = new(LoadAll);
 
-    public static string ExamplesFolder { get; } = System.IO.Path.Combine(RepositoryRoot(), "tests", "fixtures", "buildkite-api", "examples");
+    /// <summary>The folder holding Kiteflow.slnx, found by walking up from the test assembly.</summary>
+    public static string RepositoryRoot { get; } = FindRepositoryRoot();
+
+    public static string ExamplesFolder { get; } = System.IO.Path.Combine(RepositoryRoot, "tests", "fixtures", "buildkite-api", "examples");
 
     public static IReadOnlyList<BuildkiteExample> All => Loaded.Value;
 
@@ -68,7 +71,7 @@ internal sealed record BuildkiteExample(
             ? value
             : throw new InvalidOperationException($"{File}: the path placeholder {placeholder} has no test value; add one to BuildkiteExample.");
 
-    private static string RepositoryRoot()
+    private static string FindRepositoryRoot()
     {
         for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
         {
