@@ -1,0 +1,10 @@
+namespace Kiteflow.Core.Settings;
+
+/// <summary>One thing wrong with a destination's settings.</summary>
+/// <param name="Key">The setting's key as written in the destination file, dotted for nested keys (<c>batching.batchSize</c>).</param>
+/// <param name="Message">What is wrong, with the bad value, and what to do.</param>
+public sealed record SettingsProblem(string Key, string Message)
+{
+    /// <inheritdoc />
+    public override string ToString() => $"{Key}: {Message}";
+}

@@ -1,0 +1,78 @@
+using Kiteflow.Core.Settings;
+
+namespace Kiteflow.Core.Tests.Settings;
+
+public sealed class DestinationSettingsReaderTests
+{
+    [Fact]
+    public void Read_Defaults()
+    {
+        var (settings, problems) = DestinationSettingsReader.Read("""{"url":"https://api.buildkite.com/v2/x"}""", "mine");
+
+        Assert.Empty(problems);
+        Assert.Equal("mine", settings.Name);
+        Assert.Equal("POST", settings.Method);
+        Assert.Equal(ContentFormat.Json, settings.ContentFormat);
+        Assert.False(settings.Batching.Enabled);
+        Assert.Equal(100, settings.Batching.BatchSize);
+        Assert.Equal(5 * 1024 * 1024, settings.Batching.MaxBatchBytes);
+        Assert.Equal(4, settings.Delivery.Concurrency);
+        Assert.True(settings.Delivery.Pacing);
+        Assert.Equal("yyyy-MM-dd", settings.DateFormat);
+    }
+
+    [Fact]
+    public void Read_EveryProblemAtOnce_EachNamingItsKey()
+    {
+        var json = """
+        {
+          // comments are allowed
+          "mehtod": "POST",
+          "method": "GET",
+          "contentFormat": "yaml",
+          "excludeAttributes": "org",
+          "dateFormat": "%",
+          "batching": { "enabled": true, "batchSize": 0, "algorithm": "property", "maxBatchBytes": "big" },
+          "delivery": { "concurrency": 1000, "retries": 3 },
+        }
+        """;
+
+        var (_, problems) = DestinationSettingsReader.Read(json);
+        var keys = problems.Select(p => p.Key).ToList();
+
+        Assert.Equal(
+            ["mehtod", "method", "contentFormat", "url", "excludeAttributes", "dateFormat", "batching.batchSize", "batching.maxBatchBytes", "batching.propertyName", "delivery.retries", "delivery.concurrency"],
+            keys);
+        Assert.Contains("did you mean \"method\"", problems[0].Message);
+        Assert.Contains("'GET' is not a method Kiteflow sends", problems[1].Message);
+        Assert.Contains("0 is out of range; use a whole number from 1 to 10,000", problems[6].Message);
+        Assert.Contains("found \"big\"", problems[7].Message);
+    }
+
+    [Fact]
+    public void Read_PropertyNameClashingWithOtherProps_IsAProblem()
+    {
+        var (_, problems) = DestinationSettingsReader.Read("""
+            {"url":"https://api.buildkite.com/v2/x","batching":{"enabled":true,"algorithm":"property","propertyName":"builds","otherProps":{"builds":1}}}
+            """);
+
+        var problem = Assert.Single(problems);
+        Assert.Equal("batching.otherProps", problem.Key);
+    }
+
+    [Fact]
+    public void Read_CodeAlgorithmWithoutCode_IsAProblem()
+    {
+        var (_, problems) = DestinationSettingsReader.Read("""{"url":"https://api.buildkite.com/v2/x","batching":{"enabled":true,"algorithm":"code"}}""");
+
+        Assert.Equal("batching.code", Assert.Single(problems).Key);
+    }
+
+    [Fact]
+    public void Read_NotJson_SaysWhere()
+    {
+        var (_, problems) = DestinationSettingsReader.Read("{\n\"url\": }");
+
+        Assert.Contains("line 2", Assert.Single(problems).Message);
+    }
+}
