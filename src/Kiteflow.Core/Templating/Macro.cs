@@ -1,0 +1,133 @@
+using System.Text;
+using System.Text.Json;
+
+namespace Kiteflow.Core.Templating;
+
+/// <summary>
+/// One <c>{…}</c> of a template: a record attribute (<c>{author.email}</c>, <c>{record.author.email}</c>,
+/// with an optional default <c>{branch=main}</c>) or the current time (<c>{now}</c>, <c>{now-7}</c>).
+/// </summary>
+internal sealed class Macro
+{
+    private readonly byte[][] _path;
+
+    private Macro(string text, string[] path, string? defaultValue, int? nowOffset)
+    {
+        Text = text;
+        Path = path;
+        _path = Array.ConvertAll(path, Encoding.UTF8.GetBytes);
+        Default = defaultValue;
+        NowOffset = nowOffset;
+    }
+
+    /// <summary>The macro as written, braces included, for messages.</summary>
+    public string Text { get; }
+
+    /// <summary>The attribute path; empty for a time macro.</summary>
+    public string[] Path { get; }
+
+    /// <summary>The text used when the attribute is missing or null.</summary>
+    public string? Default { get; }
+
+    /// <summary>For <c>{now±N}</c>: N (0 for <c>{now}</c>); null for an attribute macro.</summary>
+    public int? NowOffset { get; }
+
+    /// <summary>Parses the text between the braces. Returns null and sets <paramref name="error"/> when it is not a macro.</summary>
+    public static Macro? Parse(string inner, out string? error)
+    {
+        error = null;
+        var text = "{" + inner + "}";
+        var body = inner;
+        string? defaultValue = null;
+        var equals = inner.IndexOf('=', StringComparison.Ordinal);
+        if (equals >= 0)
+        {
+            body = inner[..equals];
+            defaultValue = inner[(equals + 1)..];
+        }
+
+        body = body.Trim();
+        if (body is "now" || (body.StartsWith("now", StringComparison.Ordinal) && body.Length > 3 && body[3] is '+' or '-'))
+        {
+            if (defaultValue is not null)
+            {
+                error = $"{text}: a time macro takes no default.";
+                return null;
+            }
+
+            var offset = 0;
+            if (body.Length > 3 && (!int.TryParse(body[4..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out offset) || offset > 100_000))
+            {
+                error = $"{text}: write the offset as a whole number, e.g. {{now-7}} or {{now+1}}.";
+                return null;
+            }
+
+            return new Macro(text, [], null, body[3..].StartsWith('-') ? -offset : offset);
+        }
+
+        if (body.StartsWith("record.", StringComparison.Ordinal))
+        {
+            body = body["record.".Length..];
+        }
+
+        var path = body.Split('.');
+        if (body.Length == 0 || Array.Exists(path, p => p.Length == 0))
+        {
+            error = $"{text}: name an attribute, e.g. {{pipeline_slug}} or {{author.email}}.";
+            return null;
+        }
+
+        return new Macro(text, path, defaultValue, null);
+    }
+
+    /// <summary>
+    /// The macro's value for <paramref name="record"/> as text: strings as they are, numbers as their
+    /// exact JSON text, booleans as true/false. Returns null with a reason when there is no value.
+    /// </summary>
+    public string? Resolve(JsonElement record, TemplateClock clock, out string? reason)
+    {
+        reason = null;
+        if (NowOffset is { } offset)
+        {
+            return clock.Format(offset);
+        }
+
+        var current = record;
+        for (var i = 0; i < _path.Length; i++)
+        {
+            if (current.ValueKind != JsonValueKind.Object || !current.TryGetProperty(_path[i], out current))
+            {
+                return Fallback(out reason, $"the record has no attribute '{string.Join('.', Path)}'");
+            }
+        }
+
+        switch (current.ValueKind)
+        {
+            case JsonValueKind.String:
+                return current.GetString();
+            case JsonValueKind.Number:
+                return current.GetRawText();
+            case JsonValueKind.True:
+                return "true";
+            case JsonValueKind.False:
+                return "false";
+            case JsonValueKind.Null:
+                return Fallback(out reason, $"the attribute '{string.Join('.', Path)}' is null");
+            default:
+                reason = $"{Text}: the attribute '{string.Join('.', Path)}' is {Records.RecordParser.KindName(current.ValueKind)}; a URL or header needs a single value (string, number or boolean).";
+                return null;
+        }
+    }
+
+    private string? Fallback(out string? reason, string why)
+    {
+        if (Default is not null)
+        {
+            reason = null;
+            return Default;
+        }
+
+        reason = $"{Text}: {why}; add it to the record or give a default, e.g. {{{string.Join('.', Path)}=value}}.";
+        return null;
+    }
+}
