@@ -1,0 +1,36 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+
+namespace Kiteflow.Core.Json;
+
+/// <summary>Small helpers for writing JSON values as text with <see cref="MinimalJsonEncoder"/>.</summary>
+public static class JsonText
+{
+    /// <summary>The value as compact JSON, emoji and accents unescaped, numbers as they came in.</summary>
+    public static string Compact(JsonElement value) => Encoding.UTF8.GetString(CompactUtf8(value));
+
+    /// <summary>The value as compact UTF-8 JSON.</summary>
+    public static byte[] CompactUtf8(JsonElement value)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer, MinimalJsonEncoder.CompactWriterOptions))
+        {
+            value.WriteTo(writer);
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>The value indented for reading.</summary>
+    public static string Indented(JsonElement value)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer, MinimalJsonEncoder.IndentedWriterOptions))
+        {
+            value.WriteTo(writer);
+        }
+
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+}

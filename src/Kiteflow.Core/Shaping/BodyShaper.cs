@@ -1,0 +1,181 @@
+using System.Text;
+using System.Text.Json;
+using Kiteflow.Core.Settings;
+
+namespace Kiteflow.Core.Shaping;
+
+/// <summary>
+/// Writes a record as the body's object: excluded attribute paths left out (SPEC §2.5) and, for
+/// create-build, <c>meta_data.kiteflow_delivery_id</c> set so an ambiguous failure can be checked
+/// with the builds list's <c>meta_data</c> filter before anything is resent.
+/// </summary>
+internal sealed class BodyShaper
+{
+    /// <summary>The meta-data key that carries the delivery id of a create-build request.</summary>
+    public const string DeliveryIdKey = "kiteflow_delivery_id";
+
+    private static readonly JsonEncodedText MetaData = JsonEncodedText.Encode("meta_data");
+    private static readonly JsonEncodedText DeliveryId = JsonEncodedText.Encode(DeliveryIdKey);
+    private readonly Node _excluded;
+
+    private BodyShaper(Node excluded, bool injectDeliveryId)
+    {
+        _excluded = excluded;
+        InjectsDeliveryId = injectDeliveryId;
+    }
+
+    /// <summary>Whether the body's object differs from the record at all.</summary>
+    public bool ChangesRecord => _excluded.Children.Count > 0 || InjectsDeliveryId;
+
+    /// <summary>Whether any attribute is excluded.</summary>
+    public bool Excludes => _excluded.Children.Count > 0;
+
+    /// <summary>Whether each body gets <c>meta_data.kiteflow_delivery_id</c>.</summary>
+    public bool InjectsDeliveryId { get; }
+
+    public static BodyShaper? Compile(IList<string> excludeAttributes, bool injectDeliveryId, List<SettingsProblem> problems)
+    {
+        var root = new Node(string.Empty);
+        var ok = true;
+        for (var i = 0; i < excludeAttributes.Count; i++)
+        {
+            var path = excludeAttributes[i].StartsWith("record.", StringComparison.Ordinal) ? excludeAttributes[i]["record.".Length..] : excludeAttributes[i];
+            var parts = path.Split('.');
+            if (path.Length == 0 || Array.Exists(parts, p => p.Length == 0))
+            {
+                problems.Add(new SettingsProblem($"excludeAttributes[{i}]", $"'{excludeAttributes[i]}' is not an attribute path; write e.g. \"org\" or \"author.email\"."));
+                ok = false;
+                continue;
+            }
+
+            var node = root;
+            foreach (var part in parts)
+            {
+                if (node.IsLeaf && node != root)
+                {
+                    break;  // a parent is already excluded whole
+                }
+
+                var child = node.Children.Find(c => c.Name == part);
+                if (child is null)
+                {
+                    child = new Node(part);
+                    node.Children.Add(child);
+                }
+
+                node = child;
+            }
+
+            node.Children.Clear();  // excluding a path excludes everything below it
+            node.IsLeaf = true;
+        }
+
+        return ok ? new BodyShaper(root, injectDeliveryId) : null;
+    }
+
+    /// <summary>Writes <paramref name="record"/> shaped. <paramref name="deliveryId"/> is required when <see cref="InjectsDeliveryId"/>.</summary>
+    public void Write(Utf8JsonWriter writer, JsonElement record, string? deliveryId)
+    {
+        if (!ChangesRecord)
+        {
+            record.WriteTo(writer);
+            return;
+        }
+
+        writer.WriteStartObject();
+        var wroteMetaData = false;
+        foreach (var property in record.EnumerateObject())
+        {
+            var excluded = Find(_excluded, property);
+            if (excluded is { IsLeaf: true })
+            {
+                continue;
+            }
+
+            if (InjectsDeliveryId && property.NameEquals(MetaData.EncodedUtf8Bytes) && property.Value.ValueKind == JsonValueKind.Object)
+            {
+                writer.WritePropertyName(property.Name);
+                WriteObject(writer, property.Value, excluded, inject: deliveryId);
+                wroteMetaData = true;
+                continue;
+            }
+
+            if (excluded is not null && property.Value.ValueKind == JsonValueKind.Object)
+            {
+                writer.WritePropertyName(property.Name);
+                WriteObject(writer, property.Value, excluded, inject: null);
+                continue;
+            }
+
+            property.WriteTo(writer);
+            wroteMetaData |= InjectsDeliveryId && property.NameEquals(MetaData.EncodedUtf8Bytes);
+        }
+
+        if (InjectsDeliveryId && !wroteMetaData)
+        {
+            writer.WriteStartObject(MetaData);
+            writer.WriteString(DeliveryId, deliveryId);
+            writer.WriteEndObject();
+        }
+
+        writer.WriteEndObject();
+    }
+
+    private static void WriteObject(Utf8JsonWriter writer, JsonElement value, Node? excluded, string? inject)
+    {
+        writer.WriteStartObject();
+        foreach (var property in value.EnumerateObject())
+        {
+            if (inject is not null && property.NameEquals(DeliveryId.EncodedUtf8Bytes))
+            {
+                continue;  // replaced below
+            }
+
+            var child = excluded is null ? null : Find(excluded, property);
+            if (child is { IsLeaf: true })
+            {
+                continue;
+            }
+
+            if (child is not null && property.Value.ValueKind == JsonValueKind.Object)
+            {
+                writer.WritePropertyName(property.Name);
+                WriteObject(writer, property.Value, child, inject: null);
+                continue;
+            }
+
+            property.WriteTo(writer);
+        }
+
+        if (inject is not null)
+        {
+            writer.WriteString(DeliveryId, inject);
+        }
+
+        writer.WriteEndObject();
+    }
+
+    private static Node? Find(Node node, JsonProperty property)
+    {
+        foreach (var child in node.Children)
+        {
+            if (property.NameEquals(child.Utf8Name))
+            {
+                return child;
+            }
+        }
+
+        return null;
+    }
+
+    private sealed class Node(string name)
+    {
+        public string Name { get; } = name;
+
+        public byte[] Utf8Name { get; } = Encoding.UTF8.GetBytes(name);
+
+        public List<Node> Children { get; } = [];
+
+        public bool IsLeaf { get; set; }
+    }
+}
