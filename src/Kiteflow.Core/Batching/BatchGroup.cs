@@ -1,0 +1,81 @@
+using System.Buffers;
+
+namespace Kiteflow.Core.Batching;
+
+/// <summary>
+/// The records waiting to be sent to one URL with one set of headers: each record's shaped JSON,
+/// its position and (optionally) its original text, in dataset order.
+/// </summary>
+internal sealed class BatchGroup
+{
+    private readonly ArrayBufferWriter<byte> _json = new(4096);
+    private readonly List<(int Offset, int Length)> _slices = [];
+
+    public BatchGroup(string key, string url, IReadOnlyList<KeyValuePair<string, string>> headers)
+    {
+        Key = key;
+        Url = url;
+        Headers = headers;
+    }
+
+    public string Key { get; }
+
+    public string Url { get; }
+
+    public IReadOnlyList<KeyValuePair<string, string>> Headers { get; }
+
+    public List<long> Positions { get; } = [];
+
+    public List<string> RecordTexts { get; } = [];
+
+    public int Count => _slices.Count;
+
+    /// <summary>The bytes of the records' JSON, without separators.</summary>
+    public long RecordBytes { get; private set; }
+
+    /// <summary>The delivery id of the batch now filling (set when its first record arrives).</summary>
+    public string? DeliveryId { get; set; }
+
+    /// <summary>The group's node in the planner's oldest-first list.</summary>
+    public LinkedListNode<BatchGroup>? Node { get; set; }
+
+    public void Add(long position, ReadOnlySpan<byte> shapedJson, string? recordText)
+    {
+        _slices.Add((_json.WrittenCount, shapedJson.Length));
+        _json.Write(shapedJson);
+        RecordBytes += shapedJson.Length;
+        Positions.Add(position);
+        if (recordText is not null)
+        {
+            RecordTexts.Add(recordText);
+        }
+    }
+
+    /// <summary>Writes the records as a JSON array.</summary>
+    public void WriteArray(IBufferWriter<byte> output)
+    {
+        output.Write("["u8);
+        var written = _json.WrittenSpan;
+        for (var i = 0; i < _slices.Count; i++)
+        {
+            if (i > 0)
+            {
+                output.Write(","u8);
+            }
+
+            output.Write(written.Slice(_slices[i].Offset, _slices[i].Length));
+        }
+
+        output.Write("]"u8);
+    }
+
+    public void Clear()
+    {
+        _json.ResetWrittenCount();
+        _slices.Clear();
+        Positions.Clear();
+        RecordTexts.Clear();
+        RecordBytes = 0;
+        DeliveryId = null;
+    }
+}

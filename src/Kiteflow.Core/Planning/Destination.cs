@@ -1,0 +1,139 @@
+using Kiteflow.Core.Catalog;
+using Kiteflow.Core.Formats;
+using Kiteflow.Core.Records;
+using Kiteflow.Core.Scripting;
+using Kiteflow.Core.Settings;
+using Kiteflow.Core.Shaping;
+using Kiteflow.Core.Templating;
+
+namespace Kiteflow.Core.Planning;
+
+/// <summary>
+/// A destination's settings compiled for planning: templates parsed, the endpoint recognised, the
+/// batching script loaded. Compile once; plan any number of inputs with <see cref="Plan"/>.
+/// </summary>
+public sealed class Destination
+{
+    private Destination(DestinationSettings settings, PlannerOptions options, UrlTemplate url, HeaderTemplates headers, BodyShaper shaper, BatchScript? script, EndpointDefinition? endpoint, IReadOnlyList<string> warnings)
+    {
+        Settings = settings;
+        Options = options;
+        Url = url;
+        Headers = headers;
+        Shaper = shaper;
+        Script = script;
+        Endpoint = endpoint;
+        Warnings = warnings;
+    }
+
+    /// <summary>The settings this destination was compiled from.</summary>
+    public DestinationSettings Settings { get; }
+
+    /// <summary>The options it was compiled with.</summary>
+    public PlannerOptions Options { get; }
+
+    /// <summary>The Buildkite endpoint recognised from the method and URL, or null when none is.</summary>
+    public EndpointDefinition? Endpoint { get; }
+
+    /// <summary>The token scope the endpoint needs, when it is known.</summary>
+    public string? Scope => Endpoint?.Scope;
+
+    /// <summary>Warnings that follow from the settings alone (before any record is read).</summary>
+    public IReadOnlyList<string> Warnings { get; }
+
+    /// <summary>Whether each record's body is checked against the endpoint (known endpoint, one record per body).</summary>
+    public bool ValidatesBodies => Endpoint is { TakesBody: true } && !Settings.Batching.Enabled;
+
+    /// <summary>Whether requests carry a body.</summary>
+    public bool SendsBody => Settings.Batching.Enabled || (Settings.Method != "DELETE" && Endpoint is not { TakesBody: false });
+
+    internal UrlTemplate Url { get; }
+
+    internal HeaderTemplates Headers { get; }
+
+    internal BodyShaper Shaper { get; }
+
+    internal BatchScript? Script { get; }
+
+    internal string? ContentType => SendsBody ? BodyFormats.ContentType(Settings.ContentFormat) : null;
+
+    /// <summary>Compiles settings read by <see cref="DestinationSettingsReader"/>, reporting every problem at once.</summary>
+    public static (Destination? Destination, IReadOnlyList<SettingsProblem> Problems) Compile(DestinationSettings settings, PlannerOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        options ??= new PlannerOptions();
+        var problems = new List<SettingsProblem>();
+        var url = UrlTemplate.Compile(settings.Url, options.ApiBase, problems);
+        var headers = HeaderTemplates.Compile(settings.Headers, problems);
+        var batching = settings.Batching;
+        BatchScript? script = null;
+        if (batching.Enabled && batching.Algorithm == BatchAlgorithm.Code && !string.IsNullOrWhiteSpace(batching.Code))
+        {
+            script = BatchScript.Compile(batching.Code, ScriptLimits.Default, problems);
+        }
+
+        if (settings.ResponseWebhook.ForwardUrl is { } forward
+            && (!Uri.TryCreate(forward, UriKind.Absolute, out var forwardUri)
+                || !(forwardUri.Scheme == Uri.UriSchemeHttps || (forwardUri.Scheme == Uri.UriSchemeHttp && UrlTemplate.IsLoopback(forwardUri)))))
+        {
+            problems.Add(new SettingsProblem("responseWebhook.forwardUrl", $"'{forward}' is not an https URL (plain http is allowed only on loopback)."));
+        }
+
+        EndpointDefinition? endpoint = null;
+        var warnings = new List<string>();
+        if (url is not null)
+        {
+            endpoint = Recognise(settings, url, warnings);
+        }
+
+        var shaper = BodyShaper.Compile(settings.ExcludeAttributes, injectDeliveryId: endpoint?.Id == "builds.create", problems);
+        if (problems.Count > 0)
+        {
+            return (null, problems);
+        }
+
+        return (new Destination(settings, options, url!, headers!, shaper!, script, endpoint, warnings), problems);
+    }
+
+    /// <summary>Plans <paramref name="reader"/>'s records lazily: enumerate the plan to read, template, shape, batch and check them.</summary>
+    public Plan Plan(RecordReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        return new Plan(this, reader);
+    }
+
+    private static EndpointDefinition? Recognise(DestinationSettings settings, UrlTemplate url, List<string> warnings)
+    {
+        if (url.ApiSegments is not { } segments)
+        {
+            warnings.Add("The URL is not under /v2 of the Buildkite REST API, so Kiteflow cannot recognise the endpoint or check bodies.");
+            return null;
+        }
+
+        var endpoint = EndpointCatalog.Buildkite.Match(settings.Method, segments);
+        if (endpoint is null)
+        {
+            var others = EndpointCatalog.Buildkite.MatchPath(segments);
+            warnings.Add(others.Count > 0
+                ? $"{settings.Method} is not how Buildkite's {others[0].Id} is called: it takes {string.Join(" or ", others[0].Methods)}. Change the method."
+                : $"Kiteflow does not recognise {settings.Method} {string.Join('/', segments.Select(s => s ?? "{…}"))} as a Buildkite endpoint; bodies are sent unchecked.");
+            return null;
+        }
+
+        if (settings.ContentFormat != ContentFormat.Json && (endpoint.TakesBody || settings.Batching.Enabled))
+        {
+            warnings.Add($"Buildkite accepts JSON bodies only; {endpoint.Id} will refuse contentFormat {settings.ContentFormat.ToString().ToLowerInvariant()}. Use json.");
+        }
+
+        if (settings.Batching.Enabled && endpoint.OneObjectPerCall)
+        {
+            warnings.Add($"{endpoint.Id} takes one object per call: a batched body will be refused by Buildkite. Turn batching off. (Batched bodies are not checked against the endpoint.)");
+        }
+        else if (!endpoint.TakesBody && settings.Method != "DELETE")
+        {
+            warnings.Add($"{endpoint.Id} takes no body, so none is sent; records only fill the URL.");
+        }
+
+        return endpoint;
+    }
+}

@@ -1,0 +1,290 @@
+using System.Text.Json;
+using Kiteflow.Core.Planning;
+using static Kiteflow.Core.Tests.Planning.PlanTestHelpers;
+
+namespace Kiteflow.Core.Tests.Planning;
+
+public sealed class PlanTests
+{
+    private const string TriggerBuilds = $$"""{"url":"{{BuildsUrl}}","excludeAttributes":["org","pipeline"]}""";
+
+    [Fact]
+    public void Plan_OneRequestPerRecord_WithDeliveryIdAndPositions()
+    {
+        var destination = Compile(TriggerBuilds, new PlannerOptions { DeliveryIdPrefix = "kfrun" });
+
+        var (requests, rejections, _) = PlanAll(destination, """
+            {"org":"acme","pipeline":"web","commit":"abc","branch":"main"}
+
+            {"org":"acme","pipeline":"api","commit":"def","branch":"dev","meta_data":{"t":"1"}}
+            """);
+
+        Assert.Empty(rejections);
+        Assert.Equal(2, requests.Count);
+        Assert.Equal("builds.create", destination.Endpoint!.Id);
+        Assert.Equal("write_builds", destination.Scope);
+        Assert.Equal("https://api.buildkite.com/v2/organizations/acme/pipelines/api/builds", requests[1].Url);
+        Assert.Equal([1L], requests[1].Records);
+        Assert.Equal("application/json", requests[1].ContentType);
+        Assert.Equal("""{"commit":"def","branch":"dev","meta_data":{"t":"1","kiteflow_delivery_id":"kfrun-1"}}""", BodyText(requests[1]));
+        Assert.Equal("kfrun-1", requests[1].DeliveryId);
+    }
+
+    [Fact]
+    public void Plan_BadRecords_RejectedAtTheirStage_OthersPlanned()
+    {
+        var destination = Compile(TriggerBuilds);
+
+        var (requests, rejections, _) = PlanAll(destination, """
+            {"org":"acme","pipeline":"web","commit":"abc","branch":"main"}
+            {"org":"acme","commit":"abc","branch":"main"}
+            {"org":"acme","pipeline":"web","commit":"abc"}
+            not json
+            {"org":"acme","pipeline":"web","commit":"abc","branch":"main"}
+            """);
+
+        Assert.Equal([0L, 4L], requests.SelectMany(r => r.Records));
+        Assert.Collection(
+            rejections,
+            r => Assert.Equal((1L, 2L, RejectionStage.Template), (r.Record, r.Line!.Value, r.Stage)),
+            r =>
+            {
+                Assert.Equal((2L, 3L, RejectionStage.Validate), (r.Record, r.Line!.Value, r.Stage));
+                Assert.Contains("branch", r.Message);
+                Assert.Contains("\"commit\":\"abc\"", r.RecordJson);
+            },
+            r => Assert.Equal((3L, 4L, RejectionStage.Read), (r.Record, r.Line!.Value, r.Stage)));
+    }
+
+    [Fact]
+    public void Plan_UnknownField_WarnsWithSuggestionAndRecords()
+    {
+        var destination = Compile(TriggerBuilds);
+
+        var (requests, _, warnings) = PlanAll(destination, """
+            {"org":"acme","pipeline":"web","commit":"abc","branch":"main","brnach":"x"}
+            {"org":"acme","pipeline":"web","commit":"abc","branch":"main"}
+            {"org":"acme","pipeline":"web","commit":"abc","branch":"main","brnach":"y"}
+            """);
+
+        Assert.Equal(3, requests.Count);
+        var warning = Assert.Single(warnings);
+        Assert.Contains("brnach", warning);
+        Assert.Contains("did you mean `branch`?", warning);
+        Assert.Contains("records 0, 2", warning);
+    }
+
+    [Fact]
+    public void Plan_ExcludedFieldsAreNotValidated()
+    {
+        // "author" is not an object here, which builds.create refuses; excluding it makes the body valid.
+        var destination = Compile($$"""{"url":"{{BuildsUrl}}","excludeAttributes":["org","pipeline","author"]}""");
+
+        var (requests, rejections, _) = PlanAll(destination, """{"org":"acme","pipeline":"web","commit":"abc","branch":"main","author":"Ann"}""");
+
+        Assert.Single(requests);
+        Assert.Empty(rejections);
+    }
+
+    [Fact]
+    public void Plan_JsonArrayBatching_GroupsByUrlInDatasetOrder_AndWarnsOneObjectPerCall()
+    {
+        var destination = Compile($$$"""{"url":"{{{BuildsUrl}}}","excludeAttributes":["org","pipeline"],"batching":{"enabled":true,"batchSize":2}}""");
+
+        var (requests, _, warnings) = PlanAll(destination, """
+            {"org":"acme","pipeline":"web","n":0}
+            {"org":"acme","pipeline":"api","n":1}
+            {"org":"acme","pipeline":"web","n":2}
+            {"org":"acme","pipeline":"api","n":3}
+            {"org":"acme","pipeline":"web","n":4}
+            """);
+
+        Assert.Equal(3, requests.Count);
+        Assert.Equal("https://api.buildkite.com/v2/organizations/acme/pipelines/web/builds", requests[0].Url);
+        Assert.Equal([0L, 2L], requests[0].Records);
+        Assert.Equal("https://api.buildkite.com/v2/organizations/acme/pipelines/api/builds", requests[1].Url);
+        Assert.Equal([1L, 3L], requests[1].Records);
+        Assert.Equal([4L], requests[2].Records);
+        Assert.Equal("""[{"n":0,"meta_data":{"kiteflow_delivery_id":"preview-0"}},{"n":2,"meta_data":{"kiteflow_delivery_id":"preview-0"}}]""", BodyText(requests[0]));
+        Assert.Contains(warnings, w => w.Contains("takes one object per call", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Plan_HeadersWithMacros_SplitGroups()
+    {
+        var destination = Compile("""{"url":"https://api.buildkite.com/v2/bulk","headers":"X-Team:{team}","batching":{"enabled":true,"batchSize":10}}""");
+
+        var (requests, _, _) = PlanAll(destination, """
+            {"team":"a","n":0}
+            {"team":"b","n":1}
+            {"team":"a","n":2}
+            """);
+
+        Assert.Equal(2, requests.Count);
+        Assert.Equal([0L, 2L], requests[0].Records);
+        Assert.Equal("a", requests[0].Headers.Single().Value);
+        Assert.Equal("b", requests[1].Headers.Single().Value);
+    }
+
+    [Fact]
+    public void Plan_PropertyBatching_OtherPropsBesideRecords()
+    {
+        var destination = Compile("""{"url":"https://api.buildkite.com/v2/bulk","batching":{"enabled":true,"batchSize":3,"algorithm":"property","propertyName":"builds","otherProps":{"source":"kiteflow","v":2}}}""");
+
+        var (requests, _, _) = PlanAll(destination, "{\"a\":1}\n{\"a\":2}\n");
+
+        Assert.Equal("""{"source":"kiteflow","v":2,"builds":[{"a":1},{"a":2}]}""", BodyText(Assert.Single(requests)));
+    }
+
+    [Fact]
+    public void Plan_ByteCeiling_StartsANewBatch_AndOversizedRecordRejected()
+    {
+        var destination = Compile("""{"url":"https://api.buildkite.com/v2/bulk","batching":{"enabled":true,"batchSize":100,"maxBatchBytes":1024}}""");
+        var line = $$"""{"v":"{{new string('x', 300)}}"}""";
+        var huge = $$"""{"v":"{{new string('y', 2000)}}"}""";
+
+        var (requests, rejections, _) = PlanAll(destination, string.Join('\n', line, line, line, huge, line, line));
+
+        Assert.All(requests, r => Assert.True(r.Body!.Length <= 1024, $"body of {r.Body.Length} bytes"));
+        Assert.Equal([[0L, 1L, 2L], [4L, 5L]], requests.Select(r => r.Records));
+        var rejection = Assert.Single(rejections);
+        Assert.Equal((3L, RejectionStage.Validate), (rejection.Record, rejection.Stage));
+        Assert.Contains("maxBatchBytes", rejection.Message);
+    }
+
+    [Fact]
+    public void Plan_CodeBatching_ScriptShapesTheBody()
+    {
+        var code = "function batch(records, context) { return { destination: context.destination, index: context.batchIndex, url: context.url, commits: records.map(r => r.commit) }; }";
+        var destination = Compile(JsonSerializer.Serialize(new { url = "https://api.buildkite.com/v2/bulk", batching = new { enabled = true, batchSize = 2, algorithm = "code", code } }));
+
+        var (requests, _, _) = PlanAll(destination, "{\"commit\":\"a\"}\n{\"commit\":\"b\"}\n{\"commit\":\"c\"}\n");
+
+        Assert.Equal("""{"destination":"test","index":0,"url":"https://api.buildkite.com/v2/bulk","commits":["a","b"]}""", BodyText(requests[0]));
+        Assert.Equal("""{"destination":"test","index":1,"url":"https://api.buildkite.com/v2/bulk","commits":["c"]}""", BodyText(requests[1]));
+    }
+
+    [Fact]
+    public void Plan_CodeReturningString_SentAsIs()
+    {
+        var code = "function batch(records) { return records.map(r => r.id).join('|'); }";
+        var destination = Compile(JsonSerializer.Serialize(new { url = "https://api.buildkite.com/v2/bulk", batching = new { enabled = true, algorithm = "code", code } }));
+
+        var (requests, _, _) = PlanAll(destination, "{\"id\":1}\n{\"id\":2}\n");
+
+        Assert.Equal("1|2", BodyText(Assert.Single(requests)));
+        Assert.False(requests[0].BodyIsJson);
+    }
+
+    [Theory]
+    [InlineData("function batch(records) { while (true) {} }", "look for an endless loop")]
+    [InlineData("function batch(records) {\n  var x = 1;\n  return records[0].missing.deeper;\n}", "line 3")]
+    [InlineData("function batch(records) { return f(1); } function f(n) { return f(n + 1); }", "recursed deeper than its limit")]
+    [InlineData("function batch(records) { var a = []; while (true) { a.push(new Array(100000).fill('x')); } }", "limit")]
+    [InlineData("function batch(records) { return 42; }", "return an object, an array or a string")]
+    public void Plan_ScriptFailure_RejectsTheBatchWithTheMessage_AndPlanningGoesOn(string code, string expected)
+    {
+        var destination = Compile(JsonSerializer.Serialize(new { url = "https://api.buildkite.com/v2/bulk", batching = new { enabled = true, batchSize = 2, algorithm = "code", code } }));
+
+        var (requests, rejections, _) = PlanAll(destination, "{\"id\":1}\n{\"id\":2}\n{\"id\":3}\n");
+
+        Assert.Empty(requests);
+        Assert.Equal([0L, 1L, 2L], rejections.Select(r => r.Record));
+        Assert.All(rejections, r => Assert.Equal(RejectionStage.Script, r.Stage));
+        Assert.Contains(expected, rejections[0].Message);
+    }
+
+    [Fact]
+    public void Compile_ScriptSyntaxError_IsASettingsProblemWithLine()
+    {
+        var problems = Problems(JsonSerializer.Serialize(new { url = "https://api.buildkite.com/v2/bulk", batching = new { enabled = true, algorithm = "code", code = "function batch(records) {\n  return {;\n}" } }));
+
+        var problem = Assert.Single(problems);
+        Assert.Equal("batching.code", problem.Key);
+        Assert.Contains("line 2", problem.Message);
+    }
+
+    [Fact]
+    public void Compile_ScriptWithoutBatchFunction_IsAProblem()
+    {
+        var problems = Problems(JsonSerializer.Serialize(new { url = "https://api.buildkite.com/v2/bulk", batching = new { enabled = true, algorithm = "code", code = "var x = 1;" } }));
+
+        Assert.Contains("must define function batch", Assert.Single(problems).Message);
+    }
+
+    [Fact]
+    public void Compile_ScriptHasNoDotNetAccess()
+    {
+        var code = "function batch(records) { return { t: typeof System, i: typeof importNamespace, r: typeof require }; }";
+        var destination = Compile(JsonSerializer.Serialize(new { url = "https://api.buildkite.com/v2/bulk", batching = new { enabled = true, algorithm = "code", code } }));
+
+        var (requests, _, _) = PlanAll(destination, "{\"id\":1}\n");
+
+        Assert.Equal("""{"t":"undefined","i":"undefined","r":"undefined"}""", BodyText(Assert.Single(requests)));
+    }
+
+    [Fact]
+    public void Plan_DeleteSendsNoBody()
+    {
+        var destination = Compile("""{"method":"DELETE","url":"https://api.buildkite.com/v2/organizations/{org}/pipelines/{slug}"}""");
+
+        var (requests, _, _) = PlanAll(destination, """{"org":"acme","slug":"old"}""");
+
+        Assert.Equal("pipelines.delete", destination.Endpoint!.Id);
+        Assert.Null(Assert.Single(requests).Body);
+        Assert.Null(requests[0].ContentType);
+    }
+
+    [Fact]
+    public void Plan_CancelTakesNoBody_NoneSent()
+    {
+        var destination = Compile("""{"method":"PUT","url":"https://api.buildkite.com/v2/organizations/{org}/pipelines/{p}/builds/{n}/cancel"}""");
+
+        var (requests, _, warnings) = PlanAll(destination, """{"org":"acme","p":"web","n":3}""");
+
+        Assert.Equal("builds.cancel", destination.Endpoint!.Id);
+        Assert.Null(Assert.Single(requests).Body);
+        Assert.Contains(warnings, w => w.Contains("takes no body", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Compile_WrongMethodForAKnownPath_Warns()
+    {
+        var destination = Compile($$"""{"method":"PUT","url":"{{BuildsUrl}}"}""");
+
+        Assert.Null(destination.Endpoint);
+        Assert.Contains(destination.Warnings, w => w.Contains("builds.create", StringComparison.Ordinal) && w.Contains("POST", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Compile_NonJsonFormatToBuildkite_Warns()
+    {
+        var destination = Compile($$"""{"url":"{{BuildsUrl}}","contentFormat":"form"}""");
+
+        Assert.Contains(destination.Warnings, w => w.Contains("accepts JSON bodies only", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Plan_NumbersPassThroughExactly()
+    {
+        var destination = Compile("""{"url":"https://api.buildkite.com/v2/things"}""");
+
+        var (requests, _, _) = PlanAll(destination, """{"id":98765432109876543210,"ratio":1.0000000000000000000000000000000000000001,"e":1E+400}""");
+
+        Assert.Equal("""{"id":98765432109876543210,"ratio":1.0000000000000000000000000000000000000001,"e":1E+400}""", BodyText(Assert.Single(requests)));
+    }
+
+    [Fact]
+    public void Plan_IsLazy_ReadsOnlyWhatTheFirstRequestsNeed()
+    {
+        var destination = Compile("""{"url":"https://api.buildkite.com/v2/things"}""");
+        var lines = string.Join('\n', Enumerable.Range(0, 10_000).Select(i => $$"""{"i":{{i}}}"""));
+        var reader = Kiteflow.Core.Records.RecordReader.Create(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(lines)), Kiteflow.Core.Records.InputFormat.JsonLines);
+        using var plan = destination.Plan(reader);
+
+        var first = plan.Take(3).ToList();
+
+        Assert.Equal(3, first.Count);
+        Assert.Equal(3, plan.RecordsRead);
+    }
+}
