@@ -1,1 +1,4 @@
-return 0;
+using Kiteflow.Cli;
+
+// The commands are listed in KiteflowCommandLine.CreateRoot so tests run the same tree in-process.
+return await KiteflowCommandLine.CreateRoot().Parse(args).InvokeAsync().ConfigureAwait(false);

@@ -1,0 +1,277 @@
+using System.Buffers;
+using System.CommandLine;
+using System.Text;
+using System.Text.Json;
+using Kiteflow.Core;
+using Kiteflow.Core.Json;
+using Kiteflow.Core.Planning;
+using Kiteflow.Core.Records;
+
+namespace Kiteflow.Cli.Commands;
+
+/// <summary>
+/// <c>kiteflow preview</c>: the first requests a destination would send for an input, the records it
+/// would reject and the catalog's warnings, without sending anything.
+/// </summary>
+internal static class PreviewCommand
+{
+    /// <summary>What the preview shows in place of the token.</summary>
+    public const string RedactedAuthorization = "Bearer ••••";
+
+    public static Command Create()
+    {
+        var destination = CommonOptions.Destination();
+        var input = CommonOptions.Input();
+        var format = CommonOptions.Format();
+        var apiBase = CommonOptions.ApiBase();
+        var limit = new Option<int>("--limit", "-n") { Description = "How many requests to show.", DefaultValueFactory = _ => 5 };
+        var all = new Option<bool>("--all") { Description = "Plan the whole input (every request, every rejection)." };
+        var json = new Option<bool>("--json") { Description = "Write the preview as one JSON document." };
+        var command = new Command("preview", "Show the requests a destination would send for an input, and the records it would reject. Sends nothing.")
+        {
+            destination, input, format, apiBase, limit, all, json,
+        };
+        command.SetAction(parseResult =>
+        {
+            var output = parseResult.InvocationConfiguration.Output;
+            var error = parseResult.InvocationConfiguration.Error;
+            var max = parseResult.GetValue(all) ? long.MaxValue : parseResult.GetValue(limit);
+            if (max < 1)
+            {
+                error.WriteLine("kiteflow: --limit must be at least 1.");
+                return ExitCodes.InvalidSettings;
+            }
+
+            return Run(parseResult.GetRequiredValue(destination), parseResult.GetRequiredValue(input), parseResult.GetValue(format), parseResult.GetValue(apiBase), max, parseResult.GetValue(json), output, error);
+        });
+        return command;
+    }
+
+    public static int Run(FileInfo destinationFile, string inputPath, string? format, Uri? apiBase, long limit, bool asJson, TextWriter output, TextWriter error)
+    {
+        var options = new PlannerOptions { ApiBase = apiBase, DeliveryIdPrefix = DestinationLoader.RunKey(destinationFile, inputPath) };
+        var destination = DestinationLoader.Load(destinationFile, options, error);
+        if (destination is null)
+        {
+            return ExitCodes.InvalidSettings;
+        }
+
+        var reader = CommonOptions.OpenInput(inputPath, format, error);
+        if (reader is null)
+        {
+            return ExitCodes.Error;
+        }
+
+        var requests = new List<PlannedRequest>();
+        var rejections = new List<Rejection>();
+        bool complete;
+        using var plan = destination.Plan(reader);
+        try
+        {
+            complete = Collect(plan, limit, requests, rejections);
+        }
+        catch (InputException e)
+        {
+            error.WriteLine($"kiteflow: {e.Message}");
+            return ExitCodes.Error;
+        }
+
+        if (asJson)
+        {
+            WriteJson(destination, requests, rejections, plan.Warnings, output);
+        }
+        else
+        {
+            WriteText(destination, requests, rejections, plan, complete, limit, output);
+        }
+
+        return ExitCodes.Success;
+    }
+
+    /// <summary>Takes requests (and the rejections met on the way) until <paramref name="limit"/> requests; true when the input ended.</summary>
+    private static bool Collect(Plan plan, long limit, List<PlannedRequest> requests, List<Rejection> rejections)
+    {
+        foreach (var item in plan)
+        {
+            if (item.Request is { } request)
+            {
+                requests.Add(request);
+                if (requests.Count >= limit)
+                {
+                    return false;
+                }
+            }
+            else
+            {
+                rejections.Add(item.Rejection!);
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>The headers as they will be sent, the token redacted.</summary>
+    public static List<KeyValuePair<string, string>> DisplayHeaders(PlannedRequest request)
+    {
+        var headers = new List<KeyValuePair<string, string>> { new("Authorization", RedactedAuthorization) };
+        if (request.ContentType is { } contentType)
+        {
+            headers.Add(new("Content-Type", contentType));
+        }
+
+        headers.AddRange(request.Headers);
+        return headers;
+    }
+
+    private static void WriteJson(Destination destination, List<PlannedRequest> requests, List<Rejection> rejections, IReadOnlyList<string> warnings, TextWriter output)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer, MinimalJsonEncoder.IndentedWriterOptions))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("destination", destination.Settings.Name);
+            writer.WriteString("endpoint", destination.Endpoint?.Id);
+            writer.WriteString("scope", destination.Scope);
+            writer.WriteStartArray("requests");
+            foreach (var request in requests)
+            {
+                writer.WriteStartObject();
+                writer.WriteString("method", request.Method);
+                writer.WriteString("url", request.Url);
+                writer.WriteStartObject("headers");
+                foreach (var group in DisplayHeaders(request).GroupBy(h => h.Key, StringComparer.OrdinalIgnoreCase))
+                {
+                    writer.WriteString(group.First().Key, string.Join(", ", group.Select(h => h.Value)));
+                }
+
+                writer.WriteEndObject();
+                writer.WritePropertyName("body");
+                if (request.Body is null)
+                {
+                    writer.WriteNullValue();
+                }
+                else if (request.BodyIsJson)
+                {
+                    writer.WriteRawValue(request.Body, skipInputValidation: true);
+                }
+                else
+                {
+                    writer.WriteStringValue(Encoding.UTF8.GetString(request.Body));
+                }
+
+                writer.WriteStartArray("records");
+                foreach (var position in request.Records)
+                {
+                    writer.WriteNumberValue(position);
+                }
+
+                writer.WriteEndArray();
+                if (request.DeliveryId is { } deliveryId)
+                {
+                    writer.WriteString("deliveryId", deliveryId);
+                }
+
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndArray();
+            writer.WriteStartArray("rejected");
+            foreach (var rejection in rejections)
+            {
+                writer.WriteStartObject();
+                writer.WriteNumber("record", rejection.Record);
+                if (rejection.Line is { } line)
+                {
+                    writer.WriteNumber("line", line);
+                }
+                else
+                {
+                    writer.WriteNull("line");
+                }
+
+                writer.WriteString("stage", rejection.StageName);
+                writer.WriteString("message", rejection.Message);
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndArray();
+            writer.WriteStartArray("warnings");
+            foreach (var warning in warnings)
+            {
+                writer.WriteStringValue(warning);
+            }
+
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }
+
+        output.WriteLine(Encoding.UTF8.GetString(buffer.WrittenSpan));
+    }
+
+    private static void WriteText(Destination destination, List<PlannedRequest> requests, List<Rejection> rejections, Plan plan, bool complete, long limit, TextWriter output)
+    {
+        var endpoint = destination.Endpoint is { } e ? $"{e.Id} — {e.Summary}, needs the {e.Scope ?? "no"} scope" : "endpoint not recognised";
+        output.WriteLine($"Destination {destination.Settings.Name}: {destination.Settings.Method} {destination.Settings.Url}");
+        output.WriteLine($"  {endpoint}");
+        output.WriteLine();
+        foreach (var request in requests)
+        {
+            var records = request.Records.Length == 1 ? $"record {request.Records[0]}" : $"records {request.Records[0]}–{request.Records[^1]} ({request.Records.Length})";
+            output.WriteLine($"Request {request.Index + 1} · {records}");
+            output.WriteLine($"  {request.Method} {request.Url}");
+            foreach (var (name, value) in DisplayHeaders(request))
+            {
+                output.WriteLine($"  {name}: {value}");
+            }
+
+            if (request.Body is not null)
+            {
+                output.WriteLine();
+                output.WriteLine(Indent(BodyText(request)));
+            }
+
+            output.WriteLine();
+        }
+
+        if (rejections.Count > 0)
+        {
+            output.WriteLine("Rejected:");
+            foreach (var rejection in rejections)
+            {
+                var line = rejection.Line is { } l ? $", line {l}" : string.Empty;
+                output.WriteLine($"  record {rejection.Record}{line} [{rejection.StageName}] {rejection.Message}");
+            }
+
+            output.WriteLine();
+        }
+
+        var warnings = plan.Warnings;
+        if (warnings.Count > 0)
+        {
+            output.WriteLine("Warnings:");
+            foreach (var warning in warnings)
+            {
+                output.WriteLine($"  ! {warning}");
+            }
+
+            output.WriteLine();
+        }
+
+        var scope = complete ? "the whole input" : $"the first {requests.Count} request{(requests.Count == 1 ? string.Empty : "s")} (--all plans the whole input)";
+        output.WriteLine($"Planned {requests.Count:N0} request{(requests.Count == 1 ? string.Empty : "s")} from {plan.RecordsRead:N0} record{(plan.RecordsRead == 1 ? string.Empty : "s")} read, {rejections.Count:N0} rejected; shown: {scope}. Nothing was sent.");
+    }
+
+    /// <summary>The body for reading: JSON indented, other formats as they are.</summary>
+    private static string BodyText(PlannedRequest request)
+    {
+        if (!request.BodyIsJson)
+        {
+            return Encoding.UTF8.GetString(request.Body!);
+        }
+
+        using var document = JsonDocument.Parse(request.Body);
+        return JsonText.Indented(document.RootElement);
+    }
+
+    private static string Indent(string text) => "    " + text.ReplaceLineEndings("\n    ");
+}

@@ -1,0 +1,162 @@
+using System.Text.Json;
+
+namespace Kiteflow.Cli.Tests;
+
+public sealed class PreviewCommandTests : IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("kiteflow-preview-").FullName;
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    public static TheoryData<string, string, string, string, int> Examples => new()
+    {
+        { "trigger-builds/destination.json", "trigger-builds/builds.jsonl", "builds.create", "write_builds", 24 },
+        { "create-pipelines/destination.json", "create-pipelines/pipelines.csv", "pipelines.create", "write_pipelines", 3 },
+        { "annotate-builds/destination.json", "annotate-builds/annotations.json", "annotations.create", "write_builds", 3 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Examples))]
+    public async Task PreviewJson_Examples_FollowTheContract(string destination, string input, string endpoint, string scope, int records)
+    {
+        var (exitCode, output, error) = await CliRunner.RunAsync("preview", "--destination", CliRunner.Example(destination), "--input", CliRunner.Example(input), "--all", "--json");
+
+        Assert.True(exitCode == 0, error);
+        using var document = JsonDocument.Parse(output);
+        var root = document.RootElement;
+        Assert.Equal(endpoint, root.GetProperty("endpoint").GetString());
+        Assert.Equal(scope, root.GetProperty("scope").GetString());
+        Assert.Equal(JsonValueKind.Array, root.GetProperty("rejected").ValueKind);
+        Assert.Equal(JsonValueKind.Array, root.GetProperty("warnings").ValueKind);
+        var requests = root.GetProperty("requests").EnumerateArray().ToList();
+        Assert.Equal(records, requests.Count);
+        for (var i = 0; i < requests.Count; i++)
+        {
+            var request = requests[i];
+            Assert.Equal("POST", request.GetProperty("method").GetString());
+            Assert.StartsWith("https://api.buildkite.com/v2/organizations/acme/pipelines", request.GetProperty("url").GetString());
+            var headers = request.GetProperty("headers");
+            Assert.Equal("Bearer ••••", headers.GetProperty("Authorization").GetString());
+            Assert.Equal("application/json", headers.GetProperty("Content-Type").GetString());
+            Assert.Equal(JsonValueKind.Object, request.GetProperty("body").ValueKind);
+            Assert.Equal([i], request.GetProperty("records").EnumerateArray().Select(r => r.GetInt32()));
+            Assert.False(request.GetProperty("body").TryGetProperty("org", out _), "org is excluded from the body");
+        }
+    }
+
+    [Fact]
+    public async Task PreviewJson_DefaultLimitIsFive_BodyKeepsUnicode()
+    {
+        var (_, output, _) = await CliRunner.RunAsync("preview", "-d", CliRunner.Example("trigger-builds/destination.json"), "-i", CliRunner.Example("trigger-builds/builds.jsonl"), "--json");
+
+        using var document = JsonDocument.Parse(output);
+        Assert.Equal(5, document.RootElement.GetProperty("requests").GetArrayLength());
+        Assert.Contains("🚂", output);
+        Assert.DoesNotContain("\\u", output);
+    }
+
+    [Fact]
+    public async Task PreviewJson_Rejections_CarryRecordLineStageAndMessage()
+    {
+        var input = Write("in.jsonl", """
+            {"org":"acme","pipeline":"web","commit":"a","branch":"main"}
+            {"org":"acme","commit":"a","branch":"main"}
+            {broken
+            {"org":"acme","pipeline":"web","commit":"a"}
+            """);
+
+        var (exitCode, output, _) = await CliRunner.RunAsync("preview", "-d", CliRunner.Example("trigger-builds/destination.json"), "-i", input, "--all", "--json");
+
+        Assert.Equal(0, exitCode);
+        using var document = JsonDocument.Parse(output);
+        var rejected = document.RootElement.GetProperty("rejected").EnumerateArray()
+            .Select(r => (r.GetProperty("record").GetInt32(), r.GetProperty("line").GetInt32(), r.GetProperty("stage").GetString()))
+            .ToList();
+        Assert.Equal([(1, 2, "template"), (2, 3, "read"), (3, 4, "validate")], rejected);
+    }
+
+    [Fact]
+    public async Task Preview_InvalidDestination_ExitsTwoListingEveryProblem()
+    {
+        var destination = Write("bad.json", """{"method":"FETCH","url":"https://evil.example.com/v2/{x}","headers":"Authorization:Bearer abc","batching":{"batchSize":0}}""");
+        var input = Write("in.jsonl", "{}");
+
+        var (exitCode, output, error) = await CliRunner.RunAsync("preview", "-d", destination, "-i", input);
+
+        Assert.Equal(2, exitCode);
+        Assert.Empty(output);
+        Assert.Contains("method:", error);
+        Assert.Contains("batching.batchSize:", error);
+        Assert.DoesNotContain("abc", error.Replace("batchSize", string.Empty, StringComparison.Ordinal).Replace("bad.json", string.Empty, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Preview_InvalidUrlAndHeaders_BothReported()
+    {
+        var destination = Write("bad.json", """{"url":"https://evil.example.com/v2/{x}","headers":"Content-Type:text/plain"}""");
+        var input = Write("in.jsonl", "{}");
+
+        var (exitCode, _, error) = await CliRunner.RunAsync("preview", "-d", destination, "-i", input);
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("url: Kiteflow sends the token only to", error);
+        Assert.Contains("headers: Content-Type is managed by Kiteflow", error);
+    }
+
+    [Fact]
+    public async Task Preview_Text_ShowsRequestsRejectionsAndWarnings()
+    {
+        var input = Write("in.jsonl", """
+            {"org":"acme","pipeline":"web","commit":"a","branch":"main","brnach":"x"}
+            {"org":"acme","commit":"a","branch":"main"}
+            """);
+
+        var (exitCode, output, _) = await CliRunner.RunAsync("preview", "-d", CliRunner.Example("trigger-builds/destination.json"), "-i", input);
+
+        Assert.Equal(0, exitCode);
+        Assert.Contains("POST https://api.buildkite.com/v2/organizations/acme/pipelines/web/builds", output);
+        Assert.Contains("Authorization: Bearer ••••", output);
+        Assert.Contains("record 1, line 2 [template] {pipeline}", output);
+        Assert.Contains("did you mean `branch`?", output);
+        Assert.Contains("Nothing was sent.", output);
+    }
+
+    [Fact]
+    public async Task Preview_ApiBase_RewritesTheHost()
+    {
+        var (_, output, _) = await CliRunner.RunAsync("preview", "-d", CliRunner.Example("trigger-builds/destination.json"), "-i", CliRunner.Example("trigger-builds/builds.jsonl"), "-n", "1", "--json", "--api-base", "http://127.0.0.1:43121");
+
+        using var document = JsonDocument.Parse(output);
+        Assert.Equal("http://127.0.0.1:43121/v2/organizations/acme/pipelines/web/builds", document.RootElement.GetProperty("requests")[0].GetProperty("url").GetString());
+    }
+
+    [Fact]
+    public async Task Preview_MissingInput_ExitsOneWithTheReason()
+    {
+        var (exitCode, _, error) = await CliRunner.RunAsync("preview", "-d", CliRunner.Example("trigger-builds/destination.json"), "-i", Path.Combine(_directory, "nope.jsonl"));
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains("Cannot open the input", error);
+    }
+
+    [Fact]
+    public async Task Preview_DeliveryIdIsStableForTheSameCommand()
+    {
+        string[] args = ["preview", "-d", CliRunner.Example("trigger-builds/destination.json"), "-i", CliRunner.Example("trigger-builds/builds.jsonl"), "-n", "2", "--json"];
+
+        var first = await CliRunner.RunAsync(args);
+        var second = await CliRunner.RunAsync(args);
+
+        using var document = JsonDocument.Parse(first.Output);
+        var id = document.RootElement.GetProperty("requests")[1].GetProperty("body").GetProperty("meta_data").GetProperty("kiteflow_delivery_id").GetString();
+        Assert.Matches("^kf[0-9a-f]{16}-1$", id);
+        Assert.Equal(first.Output, second.Output);
+    }
+
+    private string Write(string name, string content)
+    {
+        var path = Path.Combine(_directory, name);
+        File.WriteAllText(path, content);
+        return path;
+    }
+}
