@@ -5,9 +5,13 @@ public sealed class EndpointCatalog
 {
     private readonly Dictionary<string, EndpointDefinition> _byId = new(StringComparer.Ordinal);
 
+    // An array, not the interface, so Match loops without allocating an enumerator.
+    private readonly EndpointDefinition[] _endpoints;
+
     internal EndpointCatalog(IReadOnlyList<EndpointDefinition> endpoints)
     {
-        Endpoints = endpoints;
+        _endpoints = [.. endpoints];
+        Endpoints = _endpoints.AsReadOnly();
         foreach (var endpoint in endpoints)
         {
             foreach (var id in endpoint.Aliases.Prepend(endpoint.Id))
@@ -50,7 +54,7 @@ public sealed class EndpointCatalog
         ArgumentNullException.ThrowIfNull(segments);
         EndpointDefinition? best = null;
         var bestLiterals = -1;
-        foreach (var endpoint in Endpoints)
+        foreach (var endpoint in _endpoints)
         {
             if (!endpoint.Accepts(method))
             {
@@ -77,7 +81,7 @@ public sealed class EndpointCatalog
     public IReadOnlyList<EndpointDefinition> MatchPath(IReadOnlyList<string?> segments)
     {
         ArgumentNullException.ThrowIfNull(segments);
-        return [.. Endpoints.Where(endpoint => MatchPath(endpoint, segments) >= 0)];
+        return [.. _endpoints.Where(endpoint => MatchPath(endpoint, segments) >= 0)];
     }
 
     // The literal segments matched by the endpoint's best-fitting path, or -1 when none fits.
@@ -91,9 +95,11 @@ public sealed class EndpointCatalog
         }
 
         var best = -1;
-        foreach (var path in endpoint.Paths)
+        var paths = endpoint.Paths;
+        for (var i = 0; i < paths.Count; i++)
         {
-            if (path.Matches(segments, count, out var literals) && literals > best)
+            // An indexed loop: a foreach over the interface would allocate an enumerator on every match.
+            if (paths[i].Matches(segments, count, out var literals) && literals > best)
             {
                 best = literals;
             }

@@ -8,6 +8,7 @@ namespace Kiteflow.Core.Catalog;
 public sealed class EndpointDefinition
 {
     private readonly PathTemplate[] _paths;
+    private readonly string[] _methods;
 
     internal EndpointDefinition(
         string id,
@@ -27,7 +28,8 @@ public sealed class EndpointDefinition
         }
 
         Id = id;
-        Methods = methods;
+        _methods = [.. methods];
+        Methods = _methods.AsReadOnly();
         Summary = summary;
         Scope = scope;
         Noun = noun;
@@ -94,7 +96,7 @@ public sealed class EndpointDefinition
 
     internal bool Accepts(string method)
     {
-        foreach (var accepted in Methods)
+        foreach (var accepted in _methods)
         {
             if (string.Equals(accepted, method, StringComparison.OrdinalIgnoreCase))
             {

@@ -5,6 +5,8 @@ namespace Kiteflow.Core.Tests.Catalog;
 
 public sealed class EndpointDefinitionTests
 {
+    private const int Calls = 10_000;
+
     private const string ValidBuild = """
         {"commit":"HEAD","branch":"main","message":"Deploy :rocket:","author":{"name":"Ada","email":"ada@example.com"},
          "env":{"DEPLOY":"1","COUNT":3},"meta_data":{"kiteflow-key":"b-1","flag":true},"clean_checkout":false,
@@ -49,12 +51,15 @@ public sealed class EndpointDefinitionTests
         }
 
         var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = 0; i < 1_000; i++)
+        for (var i = 0; i < Calls; i++)
         {
             endpoint.CheckBody(body);
         }
 
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        // Any allocation per call is at least 24 bytes; under one byte per call on average leaves room only for a
+        // one-off allocation by the runtime while the loop runs (seen once under a parallel test run).
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(allocated < Calls, $"{Calls:N0} calls allocated {allocated:N0} bytes.");
     }
 
     [Theory]
