@@ -14,6 +14,28 @@ internal sealed class Render(Urls urls, RequestContext context)
     private readonly Dictionary<PipelineEntity, (int ScheduledBuilds, int RunningBuilds, int ScheduledJobs, int RunningJobs, int WaitingJobs)> _counts = [];
     private readonly Dictionary<PipelineEntity, JsonObject> _pipelineSummaries = [];
 
+    private static readonly (string Key, JsonNode Value)[] ProviderDefaults =
+    [
+        ("trigger_mode", "code"),
+        ("build_pull_requests", true),
+        ("pull_request_branch_filter_enabled", false),
+        ("skip_builds_for_existing_commits", false),
+        ("skip_pull_request_builds_for_existing_commits", true),
+        ("build_pull_request_ready_for_review", false),
+        ("build_pull_request_labels_changed", false),
+        ("build_pull_request_forks", false),
+        ("prefix_pull_request_fork_branch_names", true),
+        ("build_branches", true),
+        ("build_tags", false),
+        ("cancel_deleted_branch_builds", false),
+        ("publish_commit_status", true),
+        ("publish_commit_status_per_step", false),
+        ("separate_pull_request_statuses", false),
+        ("publish_blocked_as_pending", false),
+        ("use_step_key_as_commit_status", false),
+        ("filter_enabled", false),
+    ];
+
     private static string OrgPath(OrganizationEntity org) => $"/organizations/{org.Slug}";
 
     public static string PipelinePath(PipelineEntity p) => $"/organizations/{p.Organization.Slug}/pipelines/{p.Slug}";
@@ -137,12 +159,12 @@ internal sealed class Render(Urls urls, RequestContext context)
         var settings = p.ProviderSettings?.DeepClone().AsObject() ?? [];
         if (id != "git")
         {
-            settings.TryAdd("trigger_mode", "code");
-            settings.TryAdd("build_pull_requests", true);
-            settings.TryAdd("build_pull_request_forks", false);
-            settings.TryAdd("build_tags", false);
-            settings.TryAdd("publish_commit_status", true);
-            settings.TryAdd("publish_commit_status_per_step", false);
+            // A GitHub-style provider's settings with Buildkite's defaults, unless the pipeline set them.
+            foreach (var (key, value) in ProviderDefaults)
+            {
+                settings.TryAdd(key, value.DeepClone());
+            }
+
             settings.TryAdd("repository", repository);
         }
 

@@ -41,6 +41,7 @@ internal static class ControlEndpoints
             return ApiResult.NoContent();
         });
         routes.MapPost("/_sandbox/tokens", (HttpContext http) => AddToken(http, runtime));
+        routes.MapMethods("/_sandbox/organizations/{org}", ["PATCH"], (HttpContext http, string org) => UpdateOrganization(http, runtime, org));
         routes.MapPut("/_sandbox/organizations/{org}/pipelines/{pipeline}/builds/{number}/state",
             (HttpContext http, string org, string pipeline, string number) => SetBuildState(http, runtime, org, pipeline, number));
     }
@@ -120,6 +121,51 @@ internal static class ControlEndpoints
         }
 
         return new ApiResult(StatusCodes.Status201Created, new JsonObject { ["token"] = "[REDACTED]", ["scopes"] = new JsonArray([.. scopes.Select(s => (JsonNode?)s)]) });
+    }
+
+    /// <summary>Changes an organization's settings: <c>requiresClusterId</c>, <c>teamsEnabled</c>, <c>planIncludesTeams</c>.</summary>
+    private static ApiResult UpdateOrganization(HttpContext http, SandboxRuntime runtime, string slug)
+    {
+        var body = Body(http, out var error);
+        if (body is null)
+        {
+            return error!;
+        }
+
+        lock (runtime.Store.Gate)
+        {
+            var org = runtime.Store.FindOrganization(slug);
+            if (org is null)
+            {
+                return ApiResult.NotFound("organization");
+            }
+
+            foreach (var (key, value) in body)
+            {
+                if (value is not JsonValue v || v.GetValueKind() is not (JsonValueKind.True or JsonValueKind.False))
+                {
+                    return ApiResult.Message(StatusCodes.Status400BadRequest, $"{key}: must be true or false.");
+                }
+
+                var flag = v.GetValue<bool>();
+                switch (key)
+                {
+                    case "requiresClusterId":
+                        org.RequiresClusterId = flag;
+                        break;
+                    case "teamsEnabled":
+                        org.TeamsEnabled = flag;
+                        break;
+                    case "planIncludesTeams":
+                        org.PlanIncludesTeams = flag;
+                        break;
+                    default:
+                        return ApiResult.Message(StatusCodes.Status400BadRequest, $"{key}: not a setting; use requiresClusterId, teamsEnabled or planIncludesTeams.");
+                }
+            }
+
+            return ApiResult.NoContent();
+        }
     }
 
     private static ApiResult SetBuildState(HttpContext http, SandboxRuntime runtime, string org, string pipelineSlug, string number)
