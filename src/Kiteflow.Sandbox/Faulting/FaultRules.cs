@@ -18,7 +18,7 @@ internal static class FaultRules
     public static List<SandboxFaultRule> Parse(string json, out List<string> errors)
     {
         errors = [];
-        List<SandboxFaultRule>? rules;
+        var rules = new List<SandboxFaultRule>();
         try
         {
             using var document = JsonDocument.Parse(json, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
@@ -30,24 +30,32 @@ internal static class FaultRules
                 return [];
             }
 
-            rules = array.Deserialize<List<SandboxFaultRule>>(Json);
+            // Rule by rule, so that one bad rule does not hide the problems of the others.
+            var i = 0;
+            foreach (var element in array.EnumerateArray())
+            {
+                var at = $"rules[{i++}]";
+                if (element.ValueKind != JsonValueKind.Object)
+                {
+                    errors.Add($"{at}: must be an object.");
+                    continue;
+                }
+
+                try
+                {
+                    var rule = element.Deserialize<SandboxFaultRule>(Json)!;
+                    errors.AddRange(Validate(rule, at));
+                    rules.Add(rule);
+                }
+                catch (JsonException e)
+                {
+                    errors.Add($"{at}: {e.Message} (when is before|after; action is respond|drop|hang|delay).");
+                }
+            }
         }
         catch (JsonException e)
         {
-            errors.Add($"rules: not valid fault rules: {e.Message}");
-            return [];
-        }
-
-        rules ??= [];
-        for (var i = 0; i < rules.Count; i++)
-        {
-            if (rules[i] is null)
-            {
-                errors.Add($"rules[{i}]: must be an object.");
-                continue;
-            }
-
-            errors.AddRange(Validate(rules[i], $"rules[{i}]"));
+            errors.Add($"rules: not valid JSON: {e.Message}");
         }
 
         return rules;
