@@ -3,6 +3,7 @@ using System.Numerics;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
+using Kiteflow.Core.Shaping;
 
 namespace Kiteflow.Core.Catalog;
 
@@ -18,7 +19,10 @@ internal static class BodyValidator
 
     private const int ExcerptLength = 40;
 
-    public static BodyCheck Check(EndpointDefinition endpoint, JsonElement body)
+    /// <param name="endpoint">The endpoint the body goes to.</param>
+    /// <param name="body">The body, or the record it is shaped from.</param>
+    /// <param name="excluded">Attribute paths left out of the body as sent: they are judged as absent.</param>
+    public static BodyCheck Check(EndpointDefinition endpoint, JsonElement body, ExclusionTree? excluded = null)
     {
         var collector = new Collector(endpoint);
         switch (body.ValueKind)
@@ -33,7 +37,7 @@ internal static class BodyValidator
 
                 break;
             case JsonValueKind.Object:
-                CheckObject(endpoint.Body, body, null, ref collector);
+                CheckObject(endpoint.Body, body, null, ref collector, excluded);
                 break;
             default:
                 collector.Error(WholeBody, NotAnObject(endpoint, body));
@@ -43,11 +47,17 @@ internal static class BodyValidator
         return collector.ToResult();
     }
 
-    private static void CheckObject(ObjectSchema schema, JsonElement element, string? parent, ref Collector collector)
+    private static void CheckObject(ObjectSchema schema, JsonElement element, string? parent, ref Collector collector, ExclusionTree? excluded)
     {
         ulong seen = 0;
         foreach (var property in element.EnumerateObject())
         {
+            var exclusion = excluded?.Find(property);
+            if (exclusion is { IsLeaf: true })
+            {
+                continue;  // not sent, so not judged
+            }
+
             var index = schema.IndexOf(property);
             if (index < 0)
             {
@@ -78,7 +88,7 @@ internal static class BodyValidator
                 continue;
             }
 
-            CheckValue(field, value, path, ref collector);
+            CheckValue(field, value, path, ref collector, exclusion);
         }
 
         ReportMissing(schema, seen, parent, ref collector);
@@ -102,7 +112,7 @@ internal static class BodyValidator
         }
     }
 
-    private static void CheckValue(FieldSpec field, JsonElement value, FieldPath path, ref Collector collector)
+    private static void CheckValue(FieldSpec field, JsonElement value, FieldPath path, ref Collector collector, ExclusionTree? excluded = null)
     {
         if (!Accepts(field.Kinds, value))
         {
@@ -121,16 +131,17 @@ internal static class BodyValidator
             case JsonValueKind.Object:
                 if (field.Properties is { } properties)
                 {
-                    CheckObject(properties, value, path.ToString(), ref collector);
+                    CheckObject(properties, value, path.ToString(), ref collector, excluded);
                 }
                 else if (field.Values is { } values)
                 {
                     var parent = path.ToString();
                     foreach (var entry in value.EnumerateObject())
                     {
-                        if (entry.Value.ValueKind != JsonValueKind.Null)
+                        var exclusion = excluded?.Find(entry);
+                        if (entry.Value.ValueKind != JsonValueKind.Null && exclusion is not { IsLeaf: true })
                         {
-                            CheckValue(values, entry.Value, FieldPath.OfKey(parent, entry), ref collector);
+                            CheckValue(values, entry.Value, FieldPath.OfKey(parent, entry), ref collector, exclusion);
                         }
                     }
                 }

@@ -79,6 +79,9 @@ public sealed class EndpointDefinition
     /// <returns>The problems and unknown fields found.</returns>
     public BodyCheck CheckBody(JsonElement body) => BodyValidator.Check(this, body);
 
+    /// <summary>Checks a record as the body it becomes: attributes under <paramref name="excluded"/> are not sent, so they are judged absent.</summary>
+    internal BodyCheck CheckBody(JsonElement record, Shaping.ExclusionTree? excluded) => BodyValidator.Check(this, record, excluded);
+
     /// <summary>What one call carries, for messages: "build", "annotation", "pipeline".</summary>
     internal string Noun { get; }
 

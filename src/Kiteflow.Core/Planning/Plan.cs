@@ -80,11 +80,13 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
         var urlBuilder = new StringBuilder(256);
         var scratch = new StringBuilder(64);
         var shaped = new ArrayBufferWriter<byte>(4096);
+        using var shapedWriter = new Utf8JsonWriter(shaped, MinimalJsonEncoder.CompactWriterOptions);
         var batching = settings.Batching.Enabled;
         var groups = new Dictionary<string, BatchGroup>(StringComparer.Ordinal);
         var oldest = new LinkedList<BatchGroup>();
         var bodies = batching ? new BatchBodyBuilder(settings.Batching, _destination.Script, settings.Name) : null;
         var batchIndex = 0L;
+        var ready = new List<BatchGroup>();
         var shaper = _destination.Shaper;
         var prefix = _destination.Options.DeliveryIdPrefix;
 
@@ -100,20 +102,21 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
 
             var record = read.Record!;
             PlanItem? single = null;
-            var ready = new List<BatchGroup>(0);
+            ready.Clear();
             using (record)
             {
                 urlBuilder.Clear();
                 var problem = _destination.Url.Resolve(record.Value, clock, urlBuilder);
-                var headers = _destination.Headers.Count == 0 ? [] : new List<KeyValuePair<string, string>>(_destination.Headers.Count);
-                problem ??= _destination.Headers.Count == 0 ? null : _destination.Headers.Resolve(record.Value, clock, headers, scratch);
+                var headerList = _destination.Headers.Count == 0 ? null : new List<KeyValuePair<string, string>>(_destination.Headers.Count);
+                problem ??= headerList is null ? null : _destination.Headers.Resolve(record.Value, clock, headerList, scratch);
+                var headers = (IReadOnlyList<KeyValuePair<string, string>>?)headerList ?? NoHeaders;
                 if (problem is not null)
                 {
                     single = Reject(record, RejectionStage.Template, problem);
                 }
                 else if (!batching)
                 {
-                    single = PlanSingle(record, urlBuilder.ToString(), headers, shaped, prefix);
+                    single = PlanSingle(record, urlBuilder.ToString(), headers, shaped, shapedWriter, prefix);
                 }
                 else
                 {
@@ -126,11 +129,7 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
                     }
 
                     var deliveryId = group.DeliveryId ?? (shaper.InjectsDeliveryId ? DeliveryIds.For(prefix, record.Position) : null);
-                    shaped.ResetWrittenCount();
-                    using (var writer = new Utf8JsonWriter(shaped, MinimalJsonEncoder.CompactWriterOptions))
-                    {
-                        shaper.Write(writer, record.Value, deliveryId);
-                    }
+                    Shape(record, deliveryId, shaped, shapedWriter);
 
                     var limit = settings.Batching.MaxBatchBytes;
                     if (bodies!.SizeOf(1, shaped.WrittenCount) > limit)
@@ -150,9 +149,7 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
                             group = new BatchGroup(key, url, headers);
                             groups[key] = group;
                             deliveryId = shaper.InjectsDeliveryId ? DeliveryIds.For(prefix, record.Position) : null;
-                            shaped.ResetWrittenCount();
-                            using var writer = new Utf8JsonWriter(shaped, MinimalJsonEncoder.CompactWriterOptions);
-                            shaper.Write(writer, record.Value, deliveryId);
+                            Shape(record, deliveryId, shaped, shapedWriter);
                         }
 
                         if (group.Count == 0)
@@ -199,48 +196,41 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
         }
     }
 
-    private PlanItem PlanSingle(SourceRecord record, string url, List<KeyValuePair<string, string>> headers, ArrayBufferWriter<byte> shaped, string prefix)
+    private PlanItem PlanSingle(SourceRecord record, string url, IReadOnlyList<KeyValuePair<string, string>> headers, ArrayBufferWriter<byte> shaped, Utf8JsonWriter shapedWriter, string prefix)
     {
-        var shaper = _destination.Shaper;
-        var deliveryId = shaper.InjectsDeliveryId ? DeliveryIds.For(prefix, record.Position) : null;
-        shaped.ResetWrittenCount();
-        using (var writer = new Utf8JsonWriter(shaped, MinimalJsonEncoder.CompactWriterOptions))
+        if (_destination.ValidatesBodies && Validate(record) is { } problem)
         {
-            shaper.Write(writer, record.Value, deliveryId);
+            return Reject(record, RejectionStage.Validate, problem);
         }
 
-        if (_destination.ValidatesBodies)
+        var deliveryId = _destination.Shaper.InjectsDeliveryId ? DeliveryIds.For(prefix, record.Position) : null;
+        byte[]? body = null;
+        if (_destination.SendsBody)
         {
-            var problem = Validate(record, shaped.WrittenMemory);
-            if (problem is not null)
-            {
-                return Reject(record, RejectionStage.Validate, problem);
-            }
+            Shape(record, deliveryId, shaped, shapedWriter);
+            body = BodyFormats.Convert(_destination.Settings.ContentFormat, shaped.WrittenSpan);
         }
 
-        var body = _destination.SendsBody ? BodyFormats.Convert(_destination.Settings.ContentFormat, shaped.WrittenSpan) : null;
         var texts = _keepText ? new[] { Encoding.UTF8.GetString(record.Utf8Json) } : null;
         RequestsPlanned++;
         return PlanItem.Of(new PlannedRequest(RequestsPlanned - 1, _destination.Settings.Method, url, headers, _destination.ContentType, body, body is not null && _destination.Settings.ContentFormat == ContentFormat.Json, [record.Position], deliveryId, texts));
     }
 
-    /// <summary>Checks the body against the endpoint; returns the rejection message, or null when it passes.</summary>
-    private string? Validate(SourceRecord record, ReadOnlyMemory<byte> shapedJson)
+    /// <summary>Writes the record as the body's object into <paramref name="shaped"/>, reusing one writer.</summary>
+    private void Shape(SourceRecord record, string? deliveryId, ArrayBufferWriter<byte> shaped, Utf8JsonWriter writer)
     {
-        var endpoint = _destination.Endpoint!;
-        Catalog.BodyCheck check;
-        if (_destination.Shaper.Excludes)
-        {
-            // Excluded attributes are not sent, so the body as sent is what Buildkite would judge.
-            using var body = JsonDocument.Parse(shapedJson);
-            check = endpoint.CheckBody(body.RootElement);
-        }
-        else
-        {
-            // Only the delivery id differs from the record, and it cannot make a body invalid.
-            check = endpoint.CheckBody(record.Value);
-        }
+        shaped.ResetWrittenCount();
+        writer.Reset(shaped);
+        _destination.Shaper.Write(writer, record.Value, deliveryId);
+        writer.Flush();
+    }
 
+    /// <summary>Checks the body against the endpoint; returns the rejection message, or null when it passes.</summary>
+    private string? Validate(SourceRecord record)
+    {
+        // Judged as sent: excluded attributes count as absent. The delivery id differs from the record
+        // too, but adding a meta_data string cannot make a body invalid.
+        var check = _destination.Endpoint!.CheckBody(record.Value, _destination.Shaper.Exclusions);
         for (var i = 0; i < check.UnknownFields.Count; i++)
         {
             var path = check.UnknownFields[i];
@@ -301,6 +291,8 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
         RecordsRejected++;
         return PlanItem.Of(new Rejection(record.Position, record.Line, stage, message) { RecordJson = Encoding.UTF8.GetString(record.Utf8Json) });
     }
+
+    private static readonly IReadOnlyList<KeyValuePair<string, string>> NoHeaders = [];
 
     private sealed class UnknownField(string sentence)
     {

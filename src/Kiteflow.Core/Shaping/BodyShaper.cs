@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 using Kiteflow.Core.Settings;
 
@@ -16,9 +15,9 @@ internal sealed class BodyShaper
 
     private static readonly JsonEncodedText MetaData = JsonEncodedText.Encode("meta_data");
     private static readonly JsonEncodedText DeliveryId = JsonEncodedText.Encode(DeliveryIdKey);
-    private readonly Node _excluded;
+    private readonly ExclusionTree _excluded;
 
-    private BodyShaper(Node excluded, bool injectDeliveryId)
+    private BodyShaper(ExclusionTree excluded, bool injectDeliveryId)
     {
         _excluded = excluded;
         InjectsDeliveryId = injectDeliveryId;
@@ -33,9 +32,12 @@ internal sealed class BodyShaper
     /// <summary>Whether each body gets <c>meta_data.kiteflow_delivery_id</c>.</summary>
     public bool InjectsDeliveryId { get; }
 
+    /// <summary>The excluded paths, for checking the body as it will be sent.</summary>
+    public ExclusionTree? Exclusions => Excludes ? _excluded : null;
+
     public static BodyShaper? Compile(IList<string> excludeAttributes, bool injectDeliveryId, List<SettingsProblem> problems)
     {
-        var root = new Node(string.Empty);
+        var root = ExclusionTree.CreateRoot();
         var ok = true;
         for (var i = 0; i < excludeAttributes.Count; i++)
         {
@@ -48,26 +50,7 @@ internal sealed class BodyShaper
                 continue;
             }
 
-            var node = root;
-            foreach (var part in parts)
-            {
-                if (node.IsLeaf && node != root)
-                {
-                    break;  // a parent is already excluded whole
-                }
-
-                var child = node.Children.Find(c => c.Name == part);
-                if (child is null)
-                {
-                    child = new Node(part);
-                    node.Children.Add(child);
-                }
-
-                node = child;
-            }
-
-            node.Children.Clear();  // excluding a path excludes everything below it
-            node.IsLeaf = true;
+            root.Add(parts);
         }
 
         return ok ? new BodyShaper(root, injectDeliveryId) : null;
@@ -86,7 +69,7 @@ internal sealed class BodyShaper
         var wroteMetaData = false;
         foreach (var property in record.EnumerateObject())
         {
-            var excluded = Find(_excluded, property);
+            var excluded = _excluded.Find(property);
             if (excluded is { IsLeaf: true })
             {
                 continue;
@@ -94,7 +77,7 @@ internal sealed class BodyShaper
 
             if (InjectsDeliveryId && property.NameEquals(MetaData.EncodedUtf8Bytes) && property.Value.ValueKind == JsonValueKind.Object)
             {
-                writer.WritePropertyName(property.Name);
+                writer.WritePropertyName(MetaData);
                 WriteObject(writer, property.Value, excluded, inject: deliveryId);
                 wroteMetaData = true;
                 continue;
@@ -102,7 +85,7 @@ internal sealed class BodyShaper
 
             if (excluded is not null && property.Value.ValueKind == JsonValueKind.Object)
             {
-                writer.WritePropertyName(property.Name);
+                writer.WritePropertyName(excluded.Utf8Name);
                 WriteObject(writer, property.Value, excluded, inject: null);
                 continue;
             }
@@ -121,7 +104,7 @@ internal sealed class BodyShaper
         writer.WriteEndObject();
     }
 
-    private static void WriteObject(Utf8JsonWriter writer, JsonElement value, Node? excluded, string? inject)
+    private static void WriteObject(Utf8JsonWriter writer, JsonElement value, ExclusionTree? excluded, string? inject)
     {
         writer.WriteStartObject();
         foreach (var property in value.EnumerateObject())
@@ -131,7 +114,7 @@ internal sealed class BodyShaper
                 continue;  // replaced below
             }
 
-            var child = excluded is null ? null : Find(excluded, property);
+            var child = excluded?.Find(property);
             if (child is { IsLeaf: true })
             {
                 continue;
@@ -139,7 +122,7 @@ internal sealed class BodyShaper
 
             if (child is not null && property.Value.ValueKind == JsonValueKind.Object)
             {
-                writer.WritePropertyName(property.Name);
+                writer.WritePropertyName(child.Utf8Name);
                 WriteObject(writer, property.Value, child, inject: null);
                 continue;
             }
@@ -153,29 +136,5 @@ internal sealed class BodyShaper
         }
 
         writer.WriteEndObject();
-    }
-
-    private static Node? Find(Node node, JsonProperty property)
-    {
-        foreach (var child in node.Children)
-        {
-            if (property.NameEquals(child.Utf8Name))
-            {
-                return child;
-            }
-        }
-
-        return null;
-    }
-
-    private sealed class Node(string name)
-    {
-        public string Name { get; } = name;
-
-        public byte[] Utf8Name { get; } = Encoding.UTF8.GetBytes(name);
-
-        public List<Node> Children { get; } = [];
-
-        public bool IsLeaf { get; set; }
     }
 }

@@ -1,0 +1,19 @@
+using BenchmarkDotNet.Running;
+using Kiteflow.Benchmarks;
+
+// dotnet run -c Release --project bench/Kiteflow.Benchmarks -- planner   (BenchmarkDotNet)
+// dotnet run -c Release --project bench/Kiteflow.Benchmarks -- preview   (end-to-end: preview of a 1 GB file)
+var which = args.Length > 0 ? args[0] : "planner";
+switch (which)
+{
+    case "planner":
+        BenchmarkRunner.Run<PlannerBenchmarks>(args: args[1..]);
+        break;
+    case "preview":
+        return PreviewHarness.Run(args[1..]);
+    default:
+        Console.Error.WriteLine("usage: Kiteflow.Benchmarks planner|preview [options]");
+        return 2;
+}
+
+return 0;
