@@ -10,5 +10,6 @@ internal static class KiteflowCommandLine
     {
         PreviewCommand.Create(),
         InspectCommand.Create(),
+        EmulatorCommand.Create(),
     };
 }
