@@ -28,6 +28,8 @@ internal sealed class BatchGroup
 
     public List<string> RecordTexts { get; } = [];
 
+    public List<long> Lines { get; } = [];
+
     public int Count => _slices.Count;
 
     /// <summary>The bytes of the records' JSON, without separators.</summary>
@@ -39,7 +41,7 @@ internal sealed class BatchGroup
     /// <summary>The group's node in the planner's oldest-first list.</summary>
     public LinkedListNode<BatchGroup>? Node { get; set; }
 
-    public void Add(long position, ReadOnlySpan<byte> shapedJson, string? recordText)
+    public void Add(long position, long line, ReadOnlySpan<byte> shapedJson, string? recordText)
     {
         _slices.Add((_json.WrittenCount, shapedJson.Length));
         _json.Write(shapedJson);
@@ -48,6 +50,7 @@ internal sealed class BatchGroup
         if (recordText is not null)
         {
             RecordTexts.Add(recordText);
+            Lines.Add(line);
         }
     }
 
@@ -67,15 +70,5 @@ internal sealed class BatchGroup
         }
 
         output.Write("]"u8);
-    }
-
-    public void Clear()
-    {
-        _json.ResetWrittenCount();
-        _slices.Clear();
-        Positions.Clear();
-        RecordTexts.Clear();
-        RecordBytes = 0;
-        DeliveryId = null;
     }
 }

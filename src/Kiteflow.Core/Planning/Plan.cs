@@ -37,6 +37,9 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
     /// <summary>Requests planned so far.</summary>
     public long RequestsPlanned { get; private set; }
 
+    /// <summary>How much of the input has been read, from 0 to 1; null when its size is unknown.</summary>
+    public double? InputFraction => _reader.Fraction;
+
     /// <summary>Records rejected so far.</summary>
     public long RecordsRejected { get; private set; }
 
@@ -158,7 +161,7 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
                             group.Node = oldest.AddLast(group);
                         }
 
-                        group.Add(record.Position, shaped.WrittenSpan, _keepText ? Encoding.UTF8.GetString(record.Utf8Json) : null);
+                        group.Add(record.Position, record.Line, shaped.WrittenSpan, _keepText ? Encoding.UTF8.GetString(record.Utf8Json) : null);
                         if (group.Count >= settings.Batching.BatchSize)
                         {
                             ready.Add(Detach(group, groups, oldest));
@@ -213,7 +216,7 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
 
         var texts = _keepText ? new[] { Encoding.UTF8.GetString(record.Utf8Json) } : null;
         RequestsPlanned++;
-        return PlanItem.Of(new PlannedRequest(RequestsPlanned - 1, _destination.Settings.Method, url, headers, _destination.ContentType, body, body is not null && _destination.Settings.ContentFormat == ContentFormat.Json, [record.Position], deliveryId, texts));
+        return PlanItem.Of(new PlannedRequest(RequestsPlanned - 1, _destination.Settings.Method, url, headers, _destination.ContentType, body, body is not null && _destination.Settings.ContentFormat == ContentFormat.Json, [record.Position], deliveryId, texts, _keepText ? [record.Line] : null));
     }
 
     /// <summary>Writes the record as the body's object into <paramref name="shaped"/>, reusing one writer.</summary>
@@ -259,7 +262,7 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
             for (var i = 0; i < group.Positions.Count; i++)
             {
                 RecordsRejected++;
-                yield return PlanItem.Of(new Rejection(group.Positions[i], null, RejectionStage.Script, $"The batching script failed: {error}")
+                yield return PlanItem.Of(new Rejection(group.Positions[i], _keepText ? group.Lines[i] : null, RejectionStage.Script, $"The batching script failed: {error}")
                 {
                     RecordJson = _keepText ? group.RecordTexts[i] : null,
                 });
@@ -271,7 +274,7 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
         var format = _destination.Settings.ContentFormat;
         var body = json is not null ? BodyFormats.Convert(format, json) : text!;
         RequestsPlanned++;
-        yield return PlanItem.Of(new PlannedRequest(RequestsPlanned - 1, _destination.Settings.Method, group.Url, group.Headers, BodyFormats.ContentType(format), body, json is not null && format == ContentFormat.Json, [.. group.Positions], group.DeliveryId, _keepText ? [.. group.RecordTexts] : null));
+        yield return PlanItem.Of(new PlannedRequest(RequestsPlanned - 1, _destination.Settings.Method, group.Url, group.Headers, BodyFormats.ContentType(format), body, json is not null && format == ContentFormat.Json, [.. group.Positions], group.DeliveryId, _keepText ? [.. group.RecordTexts] : null, _keepText ? [.. group.Lines] : null));
     }
 
     private static BatchGroup Detach(BatchGroup group, Dictionary<string, BatchGroup> groups, LinkedList<BatchGroup> oldest)

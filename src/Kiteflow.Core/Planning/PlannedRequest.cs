@@ -3,7 +3,7 @@ namespace Kiteflow.Core.Planning;
 /// <summary>One request the planner computed: exactly what will be sent, and which records it carries.</summary>
 public sealed class PlannedRequest
 {
-    internal PlannedRequest(long index, string method, string url, IReadOnlyList<KeyValuePair<string, string>> headers, string? contentType, byte[]? body, bool bodyIsJson, long[] records, string? deliveryId, IReadOnlyList<string>? recordTexts)
+    internal PlannedRequest(long index, string method, string url, IReadOnlyList<KeyValuePair<string, string>> headers, string? contentType, byte[]? body, bool bodyIsJson, long[] records, string? deliveryId, IReadOnlyList<string>? recordTexts, long[]? lines = null)
     {
         Index = index;
         Method = method;
@@ -15,6 +15,7 @@ public sealed class PlannedRequest
         Records = records;
         DeliveryId = deliveryId;
         RecordTexts = recordTexts;
+        Lines = lines;
     }
 
     /// <summary>The request's 0-based number within the plan.</summary>
@@ -46,4 +47,7 @@ public sealed class PlannedRequest
 
     /// <summary>The original records' JSON text, when <see cref="PlannerOptions.KeepRecordText"/> is on.</summary>
     public IReadOnlyList<string>? RecordTexts { get; }
+
+    /// <summary>The input line each record starts on, when <see cref="PlannerOptions.KeepRecordText"/> is on.</summary>
+    public long[]? Lines { get; }
 }

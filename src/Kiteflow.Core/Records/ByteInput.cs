@@ -61,6 +61,28 @@ internal sealed class ByteInput : IDisposable
         return true;
     }
 
+    /// <summary>How much of the input has been consumed, from 0 to 1; null when the stream's length is unknown.</summary>
+    public double? Fraction
+    {
+        get
+        {
+            if (!_stream.CanSeek)
+            {
+                return null;
+            }
+
+            try
+            {
+                var length = _stream.Length;
+                return length == 0 ? 1 : Math.Clamp((_stream.Position - (End - Start)) / (double)length, 0, 1);
+            }
+            catch (ObjectDisposedException)
+            {
+                return 1;
+            }
+        }
+    }
+
     /// <summary>Drops every unconsumed byte (used while skipping an oversized record).</summary>
     public void DiscardAll() => Start = End;
 

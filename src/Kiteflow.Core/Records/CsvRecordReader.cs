@@ -28,6 +28,7 @@ internal sealed class CsvRecordReader : RecordReader
     public CsvRecordReader(Stream stream, ReaderLimits limits)
     {
         _input = new ByteInput(stream);
+        Input = _input;
         _parser = new RecordParser(limits);
     }
 

@@ -18,6 +18,7 @@ internal sealed class JsonArrayReader : RecordReader
     public JsonArrayReader(Stream stream, ReaderLimits limits)
     {
         _input = new ByteInput(stream);
+        Input = _input;
         _parser = new RecordParser(limits);
     }
 

@@ -9,6 +9,7 @@ internal sealed class JsonLinesReader : RecordReader
     public JsonLinesReader(Stream stream, ReaderLimits limits)
     {
         _input = new ByteInput(stream);
+        Input = _input;
         _parser = new RecordParser(limits);
     }
 

@@ -81,6 +81,12 @@ public abstract class RecordReader : IEnumerable<ReadResult>, IDisposable
         _ => throw new InputException($"Unknown input format '{name}'; use json, jsonl or csv."),
     };
 
+    /// <summary>How much of the input has been read, from 0 to 1, for progress and ETA; null when the input's size is unknown (a pipe).</summary>
+    public double? Fraction => Input?.Fraction;
+
+    /// <summary>The byte window the reader scans, which knows how far into the stream it is.</summary>
+    private protected ByteInput? Input { get; init; }
+
     /// <inheritdoc />
     public IEnumerator<ReadResult> GetEnumerator()
     {

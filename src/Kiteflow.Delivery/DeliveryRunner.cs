@@ -1,0 +1,208 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using Kiteflow.Core;
+using Kiteflow.Core.Planning;
+using Kiteflow.Core.Records;
+using Kiteflow.Delivery.Credentials;
+using Kiteflow.Delivery.Ledger;
+using Kiteflow.Delivery.Outputs;
+using Kiteflow.Delivery.Pacing;
+using Kiteflow.Delivery.Sending;
+
+namespace Kiteflow.Delivery;
+
+/// <summary>
+/// One delivery run: plans the input through the destination, skips what the ledger says is settled,
+/// and sends the rest with <c>delivery.concurrency</c> senders fed through a bounded channel, paced,
+/// retried and recorded (SPEC §4). Every record ends delivered, rejected or possibly delivered.
+/// </summary>
+internal sealed class DeliveryRunner
+{
+    private readonly Destination _destination;
+    private readonly Credential _credential;
+    private readonly IDeliveryLedger _ledger;
+    private readonly DeliveryOptions _options;
+    private readonly Stopwatch _clock = new();
+    private Plan? _plan;
+    private BatchDeliverer? _deliverer;
+    private BuildkitePacer? _pacer;
+    private long _delivered;
+    private long _rejected;
+    private long _possiblyDelivered;
+
+    public DeliveryRunner(Destination destination, Credential credential, IDeliveryLedger ledger, DeliveryOptions options)
+    {
+        if (!destination.Options.KeepRecordText)
+        {
+            throw new ArgumentException("Compile the destination with KeepRecordText so rejected records can be written.", nameof(destination));
+        }
+
+        _destination = destination;
+        _credential = credential;
+        _ledger = ledger;
+        _options = options;
+    }
+
+    /// <summary>The run's progress so far.</summary>
+    public DeliveryProgress Progress => new(
+        _plan?.RecordsRead ?? 0,
+        Interlocked.Read(ref _delivered),
+        Interlocked.Read(ref _rejected),
+        Interlocked.Read(ref _possiblyDelivered),
+        _deliverer?.Requests ?? 0,
+        _deliverer?.Retries ?? 0,
+        (_pacer?.Waits ?? 0) + (_deliverer?.RateLimited ?? 0),
+        _clock.Elapsed,
+        _plan?.InputFraction);
+
+    /// <summary>
+    /// Checks the token, then delivers every record of <paramref name="reader"/>.
+    /// </summary>
+    /// <exception cref="DeliveryStoppedException">The token is refused or lacks the endpoint's scope (nothing was sent), or the ledger failed.</exception>
+    public async Task<DeliverySummary> RunAsync(RecordReader reader, CancellationToken cancellationToken)
+    {
+        _clock.Start();
+        var settings = _destination.Settings;
+        using var client = DeliveryHttp.Create(settings.Delivery.Concurrency, _options.Handler);
+        await CheckTokenAsync(client, cancellationToken).ConfigureAwait(false);
+
+        await using var responses = JsonLinesOutput.Open(_options.ResponsesPath, append: true);
+        await using var rejected = JsonLinesOutput.Open(_options.RejectedPath, append: false);
+        var rejectedRecords = new RejectedRecords(rejected);
+        var pacing = settings.Delivery.Pacing;
+        await using var pacer = new BuildkitePacer(pacing ? settings.Delivery.OrganizationRequestsPerMinute : null, pacing ? settings.Delivery.UserRequestsPerMinute : null, _options.TimeProvider);
+        _pacer = pacer;
+        var sender = new RequestSender(client, _credential.RevealToken(), TimeSpan.FromSeconds(settings.Delivery.TimeoutSeconds), _options.TimeProvider);
+        _deliverer = new BatchDeliverer(sender, pacer, _ledger, new ResponseRecords(responses, settings.Name), _options.RunKey, _destination, _options.TimeProvider);
+        var resuming = await _ledger.CountAsync(_options.RunKey, cancellationToken).ConfigureAwait(false) > 0;
+
+        using var plan = _destination.Plan(reader);
+        _plan = plan;
+        var work = Channel.CreateBounded<(PlannedRequest Request, LedgerEntry? Previous)>(new BoundedChannelOptions(settings.Delivery.Concurrency * 2) { SingleWriter = true });
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var senders = Enumerable.Range(0, settings.Delivery.Concurrency)
+            .Select(_ => Task.Run(() => SendAllAsync(work.Reader, rejectedRecords, stop), CancellationToken.None))
+            .ToArray();
+        try
+        {
+            await Task.Run(() => ProduceAsync(plan, resuming, work.Writer, rejectedRecords, stop.Token), CancellationToken.None).ConfigureAwait(false);
+        }
+        catch
+        {
+            await stop.CancelAsync().ConfigureAwait(false);
+            throw;
+        }
+        finally
+        {
+            work.Writer.TryComplete();
+            try
+            {
+                await Task.WhenAll(senders).ConfigureAwait(false);
+            }
+            finally
+            {
+                await _ledger.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+
+        _clock.Stop();
+        return new DeliverySummary
+        {
+            Records = plan.RecordsRead,
+            Delivered = _delivered,
+            Rejected = _rejected,
+            PossiblyDelivered = _possiblyDelivered,
+            Requests = _deliverer.Requests,
+            Retries = _deliverer.Retries,
+            RateLimitWaits = pacer.Waits + _deliverer.RateLimited,
+            DurationMs = (long)_clock.Elapsed.TotalMilliseconds,
+        };
+    }
+
+    /// <summary>Before the first write: the token must be accepted and hold the endpoint's scope.</summary>
+    private async Task CheckTokenAsync(HttpClient client, CancellationToken cancellationToken)
+    {
+        var result = await new AccessTokenClient(client).GetAsync(_credential, cancellationToken).ConfigureAwait(false);
+        if (!result.IsValid)
+        {
+            throw new DeliveryStoppedException($"The token check failed before anything was sent: {result.Message}");
+        }
+
+        if (_destination.Scope is { } scope && result.ScopeProblem(scope) is { } problem)
+        {
+            throw new DeliveryStoppedException($"Nothing was sent: {_destination.Endpoint!.Id} needs the {scope} scope, and {problem}");
+        }
+    }
+
+    /// <summary>Enumerates the plan (synchronous reading, on a pool thread) and hands unsettled requests to the senders.</summary>
+    private async Task ProduceAsync(Plan plan, bool resuming, ChannelWriter<(PlannedRequest, LedgerEntry?)> work, RejectedRecords rejected, CancellationToken cancellationToken)
+    {
+        foreach (var item in plan)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (item.Rejection is { } rejection)
+            {
+                rejected.Write(rejection);
+                Interlocked.Increment(ref _rejected);
+                continue;
+            }
+
+            var request = item.Request!;
+            LedgerEntry? previous = null;
+            if (resuming)
+            {
+                previous = await _ledger.FindAsync(_options.RunKey, request.Records[0], cancellationToken).ConfigureAwait(false);
+                if (previous is { State: BatchState.Delivered or BatchState.Rejected or BatchState.PossiblyDelivered })
+                {
+                    Settle(request, previous.State, previous.Message, previous.Status, previous.Response, rejected, retryable: false);
+                    continue;
+                }
+            }
+
+            await work.WriteAsync((request, previous), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task SendAllAsync(ChannelReader<(PlannedRequest Request, LedgerEntry? Previous)> work, RejectedRecords rejected, CancellationTokenSource stop)
+    {
+        try
+        {
+            await foreach (var (request, previous) in work.ReadAllAsync(stop.Token).ConfigureAwait(false))
+            {
+                var outcome = await _deliverer!.DeliverAsync(request, previous, stop.Token).ConfigureAwait(false);
+                Settle(request, outcome.CountedAs, outcome.Message, outcome.Last?.Status, outcome.State == BatchState.Rejected ? outcome.Last?.Body : null, rejected, outcome.Retryable);
+            }
+        }
+        catch
+        {
+            // One sender failing (the ledger cannot be written, say) stops the run: the producer and the
+            // other senders must not wait on it.
+            await stop.CancelAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private void Settle(PlannedRequest request, BatchState state, string? message, int? status, string? response, RejectedRecords rejected, bool retryable)
+    {
+        var count = request.Records.Length;
+        switch (state)
+        {
+            case BatchState.Delivered:
+                Interlocked.Add(ref _delivered, count);
+                return;
+            case BatchState.Rejected:
+                Interlocked.Add(ref _rejected, count);
+                break;
+            case BatchState.PossiblyDelivered:
+                Interlocked.Add(ref _possiblyDelivered, count);
+                break;
+            default:
+                throw new InvalidOperationException($"A batch cannot end {state}.");
+        }
+
+        for (var i = 0; i < count; i++)
+        {
+            rejected.Write(request.Records[i], request.Lines?[i], request.RecordTexts?[i], StageNames.Of(RejectionStage.Http), message ?? "Not delivered.", status, response, state == BatchState.PossiblyDelivered, retryable);
+        }
+    }
+}

@@ -1,0 +1,24 @@
+namespace Kiteflow.Delivery.Ledger;
+
+/// <summary>
+/// The durable record of every batch's state, written around each call so that a run killed at any
+/// instant resumes without sending twice. Implementations must be safe for concurrent callers.
+/// </summary>
+public interface IDeliveryLedger : IAsyncDisposable
+{
+    /// <summary>How many batches the run has recorded (0: a fresh run, nothing to look up).</summary>
+    Task<long> CountAsync(string run, CancellationToken cancellationToken);
+
+    /// <summary>The batch whose first record is at <paramref name="firstPosition"/>, or null.</summary>
+    Task<LedgerEntry?> FindAsync(string run, long firstPosition, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Writes the entry (replacing the batch's earlier one). With <paramref name="durable"/> the call
+    /// returns only once the entry is on disk; otherwise it may be written with later entries, and is
+    /// on disk after <see cref="FlushAsync"/> or disposal.
+    /// </summary>
+    Task WriteAsync(LedgerEntry entry, bool durable, CancellationToken cancellationToken);
+
+    /// <summary>Waits until every entry written so far is on disk.</summary>
+    Task FlushAsync(CancellationToken cancellationToken);
+}

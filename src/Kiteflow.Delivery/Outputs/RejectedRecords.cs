@@ -1,0 +1,74 @@
+using System.Text.Json;
+using Kiteflow.Core;
+
+namespace Kiteflow.Delivery.Outputs;
+
+/// <summary>
+/// The rejected records: one JSON line per record that was not delivered, holding the original record
+/// and the error with its stage (SPEC §4). Records whose delivery is uncertain are written here too,
+/// marked <c>possiblyDelivered</c>, so every record not delivered can be found in one place.
+/// </summary>
+internal sealed class RejectedRecords(JsonLinesOutput output)
+{
+    public bool IsEnabled => output.IsEnabled;
+
+    /// <summary>A record refused before any call (read, template, validate, script).</summary>
+    public void Write(Rejection rejection) =>
+        Write(rejection.Record, rejection.Line, rejection.RecordJson, rejection.StageName, rejection.Message, rejection.Status, rejection.Response, possiblyDelivered: false, retryable: false);
+
+    /// <summary>A record of a request that Buildkite refused, that gave up, or whose outcome is unknown.</summary>
+    public void Write(long record, long? line, string? recordJson, string stage, string message, int? status, string? response, bool possiblyDelivered, bool retryable) =>
+        output.Write((record, line, recordJson, stage, message, status, response, possiblyDelivered, retryable), static (writer, s) =>
+        {
+            writer.WriteStartObject();
+            writer.WriteNumber("record", s.record);
+            if (s.line is { } l)
+            {
+                writer.WriteNumber("line", l);
+            }
+            else
+            {
+                writer.WriteNull("line");
+            }
+
+            OutputJson.WriteBody(writer, "data", s.recordJson, isJson: true);
+            writer.WriteStartObject("error");
+            writer.WriteString("stage", s.stage);
+            writer.WriteString("message", s.message);
+            if (s.status is { } status)
+            {
+                writer.WriteNumber("status", status);
+            }
+
+            if (s.response is { } response)
+            {
+                OutputJson.WriteBody(writer, "response", response, IsJson(response));
+            }
+
+            if (s.possiblyDelivered)
+            {
+                writer.WriteBoolean("possiblyDelivered", true);
+            }
+
+            if (s.retryable)
+            {
+                writer.WriteBoolean("retryable", true);
+            }
+
+            writer.WriteEndObject();
+            writer.WriteEndObject();
+        });
+
+    private static bool IsJson(string text)
+    {
+        try
+        {
+            using var _ = JsonDocument.Parse(text);
+            return true;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,87 @@
+using Kiteflow.Core.Planning;
+using Kiteflow.Delivery.Sending;
+
+namespace Kiteflow.Delivery.Outputs;
+
+/// <summary>
+/// The response records (SPEC §2.7): one JSON line per API call made for a planned request, with the
+/// request as sent (Authorization redacted), the response, the records it carried, the attempt, the
+/// duration and when it was sent.
+/// </summary>
+internal sealed class ResponseRecords(JsonLinesOutput output, string destination)
+{
+    /// <summary>How the token shows in every output.</summary>
+    public const string RedactedAuthorization = "Bearer ••••";
+
+    public bool IsEnabled => output.IsEnabled;
+
+    public void Write(PlannedRequest request, AttemptOutcome outcome) => output.Write((request, outcome, destination), static (writer, state) =>
+    {
+        var (request, outcome, destination) = state;
+        writer.WriteStartObject();
+        writer.WriteString("destination", destination);
+        writer.WriteStartObject("request");
+        writer.WriteString("method", request.Method);
+        writer.WriteString("url", request.Url);
+        writer.WriteStartObject("headers");
+        writer.WriteString("Authorization", RedactedAuthorization);
+        if (request.ContentType is { } contentType)
+        {
+            writer.WriteString("Content-Type", contentType);
+        }
+
+        foreach (var (name, value) in request.Headers)
+        {
+            writer.WriteString(name, value);
+        }
+
+        writer.WriteEndObject();
+        OutputJson.WriteBody(writer, "body", request.Body, request.BodyIsJson);
+        writer.WriteEndObject();
+        if (outcome.Status is { } status)
+        {
+            writer.WriteStartObject("response");
+            writer.WriteNumber("status", status);
+            writer.WriteStartObject("headers");
+            foreach (var (name, value) in outcome.Headers)
+            {
+                writer.WriteString(name, value);
+            }
+
+            writer.WriteEndObject();
+            OutputJson.WriteBody(writer, "body", outcome.Body, outcome.BodyIsJson);
+            writer.WriteEndObject();
+        }
+        else
+        {
+            writer.WriteNull("response");
+        }
+
+        if (outcome.Error is { } error)
+        {
+            writer.WriteString("error", error);
+        }
+
+        writer.WriteString("outcome", outcome.Kind switch
+        {
+            AttemptKind.Success => "delivered",
+            AttemptKind.FoundByLookup => "delivered (found by lookup)",
+            AttemptKind.RateLimited => "rate limited",
+            AttemptKind.Refused => "refused",
+            AttemptKind.ServerError => "server error",
+            AttemptKind.NotSent => "not sent",
+            _ => "unknown",
+        });
+        writer.WriteStartArray("records");
+        foreach (var position in request.Records)
+        {
+            writer.WriteNumberValue(position);
+        }
+
+        writer.WriteEndArray();
+        writer.WriteNumber("attempt", outcome.Attempt);
+        writer.WriteNumber("durationMs", Math.Round(outcome.Duration.TotalMilliseconds, 1));
+        writer.WriteString("sentAt", outcome.SentAt);
+        writer.WriteEndObject();
+    });
+}

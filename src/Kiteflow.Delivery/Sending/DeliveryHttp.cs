@@ -1,0 +1,28 @@
+using System.Net;
+
+namespace Kiteflow.Delivery.Sending;
+
+/// <summary>The HTTP client delivery sends with.</summary>
+internal static class DeliveryHttp
+{
+    /// <summary>
+    /// A client for up to <paramref name="concurrency"/> requests at once. Redirects are not followed
+    /// (a redirect must never carry the token to another host), no cookies are kept, and the client has
+    /// no overall timeout: each attempt has its own.
+    /// </summary>
+    public static HttpClient Create(int concurrency, HttpMessageHandler? handler = null)
+    {
+        handler ??= new SocketsHttpHandler
+        {
+            AllowAutoRedirect = false,
+            UseCookies = false,
+            MaxConnectionsPerServer = concurrency + 2,
+            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+            ConnectTimeout = TimeSpan.FromSeconds(15),
+            AutomaticDecompression = DecompressionMethods.All,
+        };
+        var client = new HttpClient(handler, disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan };
+        client.DefaultRequestHeaders.UserAgent.ParseAdd("kiteflow/1.0");
+        return client;
+    }
+}

@@ -1,0 +1,234 @@
+using System.Text.Json;
+using System.Threading.Channels;
+using Kiteflow.Delivery.Ledger;
+using Microsoft.Data.Sqlite;
+
+namespace Kiteflow.Storage.Sqlite.Ledger;
+
+/// <summary>
+/// The delivery ledger in one SQLite file. The database runs in WAL mode with synchronous=NORMAL: a
+/// committed transaction survives the process being killed (only an OS crash or power loss could lose
+/// the last commits). Writes go through one writer that commits everything queued in one transaction
+/// (group commit), so concurrent senders share the cost of a commit; a durable write waits for its
+/// transaction, a non-durable one does not.
+/// </summary>
+public sealed class SqliteDeliveryLedger : IDeliveryLedger
+{
+    private readonly string _connectionString;
+    private readonly Channel<Write> _writes = Channel.CreateUnbounded<Write>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Task _writer;
+    private readonly SqliteConnection _readConnection;
+    private readonly SemaphoreSlim _readLock = new(1, 1);
+
+    private SqliteDeliveryLedger(string connectionString, SqliteConnection readConnection)
+    {
+        _connectionString = connectionString;
+        _readConnection = readConnection;
+        _writer = Task.Run(WriteLoopAsync);
+    }
+
+    /// <summary>The file the ledger lives in.</summary>
+    public string Path { get; private init; } = string.Empty;
+
+    /// <summary>Opens (creating when needed) the ledger at <paramref name="path"/>.</summary>
+    public static async Task<SqliteDeliveryLedger> OpenAsync(string path, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
+        if (!string.IsNullOrEmpty(directory))
+        {
+            Directory.CreateDirectory(directory);
+        }
+
+        var connectionString = new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = false }.ToString();
+        var connection = new SqliteConnection(connectionString);
+        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using (var command = connection.CreateCommand())
+        {
+            command.CommandText = """
+                PRAGMA journal_mode = WAL;
+                PRAGMA synchronous = NORMAL;
+                PRAGMA busy_timeout = 10000;
+                CREATE TABLE IF NOT EXISTS batches (
+                    run TEXT NOT NULL,
+                    first_position INTEGER NOT NULL,
+                    positions TEXT NOT NULL,
+                    state INTEGER NOT NULL,
+                    attempts INTEGER NOT NULL,
+                    delivery_id TEXT,
+                    status INTEGER,
+                    message TEXT,
+                    response TEXT,
+                    updated_at TEXT NOT NULL,
+                    PRIMARY KEY (run, first_position)
+                ) WITHOUT ROWID;
+                """;
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        return new SqliteDeliveryLedger(connectionString, connection) { Path = path };
+    }
+
+    /// <inheritdoc />
+    public async Task<long> CountAsync(string run, CancellationToken cancellationToken)
+    {
+        await FlushAsync(cancellationToken).ConfigureAwait(false);
+        await _readLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await using var command = _readConnection.CreateCommand();
+            command.CommandText = "SELECT COUNT(*) FROM batches WHERE run = $run";
+            command.Parameters.AddWithValue("$run", run);
+            return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+        }
+        finally
+        {
+            _readLock.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<LedgerEntry?> FindAsync(string run, long firstPosition, CancellationToken cancellationToken)
+    {
+        await _readLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await using var command = _readConnection.CreateCommand();
+            command.CommandText = "SELECT positions, state, attempts, delivery_id, status, message, response, updated_at FROM batches WHERE run = $run AND first_position = $first";
+            command.Parameters.AddWithValue("$run", run);
+            command.Parameters.AddWithValue("$first", firstPosition);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                return null;
+            }
+
+            return new LedgerEntry
+            {
+                Run = run,
+                FirstPosition = firstPosition,
+                Positions = JsonSerializer.Deserialize<long[]>(reader.GetString(0))!,
+                State = (BatchState)reader.GetInt32(1),
+                Attempts = reader.GetInt32(2),
+                DeliveryId = reader.IsDBNull(3) ? null : reader.GetString(3),
+                Status = reader.IsDBNull(4) ? null : reader.GetInt32(4),
+                Message = reader.IsDBNull(5) ? null : reader.GetString(5),
+                Response = reader.IsDBNull(6) ? null : reader.GetString(6),
+                UpdatedAt = DateTimeOffset.Parse(reader.GetString(7), System.Globalization.CultureInfo.InvariantCulture),
+            };
+        }
+        finally
+        {
+            _readLock.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public Task WriteAsync(LedgerEntry entry, bool durable, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        var write = new Write(entry, durable ? new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) : null);
+        if (!_writes.Writer.TryWrite(write))
+        {
+            throw new ObjectDisposedException(nameof(SqliteDeliveryLedger));
+        }
+
+        return write.Committed?.Task.WaitAsync(cancellationToken) ?? Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public Task FlushAsync(CancellationToken cancellationToken)
+    {
+        var marker = new Write(null, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        return _writes.Writer.TryWrite(marker) ? marker.Committed!.Task.WaitAsync(cancellationToken) : _writer;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        _writes.Writer.TryComplete();
+        await _writer.ConfigureAwait(false);
+        await _readConnection.DisposeAsync().ConfigureAwait(false);
+        _readLock.Dispose();
+    }
+
+    private async Task WriteLoopAsync()
+    {
+        await using var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync().ConfigureAwait(false);
+        await using (var pragma = connection.CreateCommand())
+        {
+            pragma.CommandText = "PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;";
+            await pragma.ExecuteNonQueryAsync().ConfigureAwait(false);
+        }
+
+        await using var upsert = connection.CreateCommand();
+        upsert.CommandText = """
+            INSERT INTO batches (run, first_position, positions, state, attempts, delivery_id, status, message, response, updated_at)
+            VALUES ($run, $first, $positions, $state, $attempts, $delivery, $status, $message, $response, $updated)
+            ON CONFLICT (run, first_position) DO UPDATE SET
+                positions = excluded.positions, state = excluded.state, attempts = excluded.attempts,
+                delivery_id = excluded.delivery_id, status = excluded.status, message = excluded.message,
+                response = excluded.response, updated_at = excluded.updated_at
+            """;
+        var parameters = new[] { "$run", "$first", "$positions", "$state", "$attempts", "$delivery", "$status", "$message", "$response", "$updated" }
+            .Select(name => upsert.Parameters.Add(new SqliteParameter { ParameterName = name })).ToArray();
+        upsert.Prepare();
+
+        var pending = new List<Write>();
+        while (await _writes.Reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            pending.Clear();
+            while (pending.Count < 4096 && _writes.Reader.TryRead(out var write))
+            {
+                pending.Add(write);
+            }
+
+            try
+            {
+                await using (var transaction = (SqliteTransaction)await connection.BeginTransactionAsync().ConfigureAwait(false))
+                {
+                    upsert.Transaction = transaction;
+                    foreach (var write in pending)
+                    {
+                        if (write.Entry is { } e)
+                        {
+                            Bind(parameters, e);
+                            await upsert.ExecuteNonQueryAsync().ConfigureAwait(false);
+                        }
+                    }
+
+                    await transaction.CommitAsync().ConfigureAwait(false);
+                }
+
+                foreach (var write in pending)
+                {
+                    write.Committed?.TrySetResult();
+                }
+            }
+            catch (Exception e) when (e is SqliteException or IOException or InvalidOperationException)
+            {
+                foreach (var write in pending)
+                {
+                    write.Committed?.TrySetException(e);
+                }
+            }
+        }
+    }
+
+    private static void Bind(SqliteParameter[] p, LedgerEntry e)
+    {
+        p[0].Value = e.Run;
+        p[1].Value = e.FirstPosition;
+        p[2].Value = JsonSerializer.Serialize(e.Positions);
+        p[3].Value = (int)e.State;
+        p[4].Value = e.Attempts;
+        p[5].Value = (object?)e.DeliveryId ?? DBNull.Value;
+        p[6].Value = (object?)e.Status ?? DBNull.Value;
+        p[7].Value = (object?)e.Message ?? DBNull.Value;
+        p[8].Value = (object?)e.Response ?? DBNull.Value;
+        p[9].Value = e.UpdatedAt.ToString("O", System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private sealed record Write(LedgerEntry? Entry, TaskCompletionSource? Committed);
+}
