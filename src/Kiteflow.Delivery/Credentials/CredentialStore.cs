@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Text.Json;
+using Kiteflow.Core.Json;
 
 namespace Kiteflow.Delivery.Credentials;
 
@@ -327,12 +329,25 @@ internal sealed class CredentialStore
         try
         {
             PrivateFiles.CreateDirectory(DirectoryPath);
-            PrivateFiles.ReplaceAtomically(FilePath, JsonSerializer.SerializeToUtf8Bytes(file, CredentialFileJsonContext.Default.CredentialFile));
+            PrivateFiles.ReplaceAtomically(FilePath, Serialize(file));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new CredentialException(CredentialErrorKind.Unreadable, $"the credentials file {FilePath} cannot be written: {e.Message}", e);
         }
+    }
+
+    /// <summary>Indented, and without the default encoder's escapes (base64's '+' stays '+'), so the file reads plainly.</summary>
+    private static byte[] Serialize(CredentialFile file)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer, MinimalJsonEncoder.IndentedWriterOptions))
+        {
+            JsonSerializer.Serialize(writer, file, CredentialFileJsonContext.Default.CredentialFile);
+        }
+
+        buffer.Write("\n"u8);
+        return buffer.WrittenSpan.ToArray();
     }
 
     private CredentialException Unreadable(string problem, Exception? inner = null) =>

@@ -411,4 +411,31 @@ public sealed class CredentialStoreTests : IDisposable
 
         Assert.Equal(apiBase.TrimEnd('/'), Store().Get("acme").ApiBase.OriginalString);
     }
+
+    [Theory]
+    [InlineData("/srv/kf", "/data", "/home/ann", "/srv/kf")]
+    [InlineData(null, "/data", "/home/ann", "/data/kiteflow")]
+    [InlineData("", "relative/data", "/home/ann", "/home/ann/.local/share/kiteflow")]
+    [InlineData(null, null, "/home/ann", "/home/ann/.local/share/kiteflow")]
+    public void DefaultDirectory_KiteflowHomeThenXdgDataHomeThenHome(string? kiteflowHome, string? xdgDataHome, string home, string expected)
+    {
+        var variables = new Dictionary<string, string?> { ["KITEFLOW_HOME"] = kiteflowHome, ["XDG_DATA_HOME"] = xdgDataHome, ["HOME"] = home };
+
+        var directory = CredentialStore.DefaultDirectory(name => variables.GetValueOrDefault(name));
+
+        Assert.Equal(Path.GetFullPath(expected), Path.GetFullPath(directory));
+    }
+
+    [Fact]
+    public void FromEnvironment_UsesKiteflowHomeAndMasterKeyFromTheVariables()
+    {
+        var key = NewKey();
+        var variables = new Dictionary<string, string?> { ["KITEFLOW_HOME"] = _directory, ["KITEFLOW_MASTER_KEY"] = key };
+
+        CredentialStore.FromEnvironment(name => variables.GetValueOrDefault(name)).Add("acme", Token);
+
+        Assert.Equal(Path.Combine(_directory, CredentialStore.FileName), CredentialStore.FromEnvironment(name => variables.GetValueOrDefault(name)).FilePath);
+        Assert.False(File.Exists(Path.Combine(_directory, CredentialStore.KeyFileName)));
+        Assert.Equal(Token, Store(key).Get("acme").RevealToken());
+    }
 }
