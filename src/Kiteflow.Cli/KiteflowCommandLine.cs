@@ -11,5 +11,6 @@ internal static class KiteflowCommandLine
         PreviewCommand.Create(),
         InspectCommand.Create(),
         EmulatorCommand.Create(),
+        CredentialsCommand.Create(),
     };
 }
