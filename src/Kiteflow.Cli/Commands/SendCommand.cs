@@ -164,14 +164,21 @@ internal static class SendCommand
             return null;
         }
 
-        var target = request.ApiBase ?? new Uri("https://api.buildkite.com");
-        if (target.Scheme != Uri.UriSchemeHttps && !Core.Templating.UrlTemplate.IsLoopback(target))
+        var target = request.ApiBase ?? CredentialRules.DefaultApiBase;
+        if (CredentialRules.ApiBaseProblem(target) is { } apiBaseProblem)
         {
-            error.WriteLine($"kiteflow: --api-base {target} is not https; plain http is allowed only on loopback (the sandbox).");
+            error.WriteLine($"kiteflow: --api-base: {apiBaseProblem}");
             return null;
         }
 
-        return new Credential($"env.{variable}", token.Trim(), target, DateTimeOffset.UtcNow);
+        if (CredentialRules.TokenProblem(token.Trim()) is { } tokenProblem)
+        {
+            error.WriteLine($"kiteflow: {variable}: {tokenProblem}");
+            return null;
+        }
+
+        // The name only labels the credential in messages; the variable's name may not fit the stored-name rule.
+        return new Credential("environment", token.Trim(), target, DateTimeOffset.UtcNow);
     }
 
     private static void WriteSummary(DeliverySummary summary, SendRequest request, string ledgerPath, TextWriter output)
