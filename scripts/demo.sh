@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
-# The main job on the embedded defaults: preview what the bundled example would send to Buildkite.
+# The main job on the embedded defaults: start the Buildkite sandbox in-process and deliver the bundled
+# example through it (no account, no network). Extra arguments go to `kiteflow demo`.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-exec "$root/scripts/kiteflow" preview \
-  --destination "$root/examples/trigger-builds/destination.json" \
-  --input "$root/examples/trigger-builds/builds.jsonl" "$@"
+exec "$root/scripts/kiteflow" demo "$@"

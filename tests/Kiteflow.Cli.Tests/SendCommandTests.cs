@@ -1,0 +1,189 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Kiteflow.Cli.Commands;
+using Kiteflow.Sandbox;
+
+namespace Kiteflow.Cli.Tests;
+
+public sealed class SendCommandTests : IAsyncLifetime
+{
+    private const string Destination = """
+        {"url":"https://api.buildkite.com/v2/organizations/{org}/pipelines/{pipeline}/builds","excludeAttributes":["org","pipeline"],
+         "delivery":{"concurrency":2,"organizationRequestsPerMinute":100000,"userRequestsPerMinute":100000}}
+        """;
+
+    private readonly string _directory = Directory.CreateTempSubdirectory("kiteflow-send-").FullName;
+    private SandboxServer _sandbox = null!;
+
+    public async Task InitializeAsync() => _sandbox = await SandboxServer.StartAsync(new SandboxOptions
+    {
+        OrganizationLimit = RateLimitSetting.Parse("100000/60s"),
+        UserLimit = RateLimitSetting.Parse("100000/60s"),
+    });
+
+    public async Task DisposeAsync()
+    {
+        await _sandbox.DisposeAsync();
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    [Fact]
+    public async Task Send_AllDelivered_ExitZero_SummaryJsonAddsUp()
+    {
+        var (exitCode, output, error) = await SendAsync(Records(10));
+
+        Assert.True(exitCode == 0, error);
+        Assert.Contains("Delivered 10 of 10 records", output);
+        var summary = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(_directory, "summary.json")))!;
+        Assert.Equal(10, (int)summary["records"]!);
+        Assert.Equal(10, (int)summary["delivered"]!);
+        Assert.Equal(0, (int)summary["rejected"]!);
+        Assert.Equal(0, (int)summary["possiblyDelivered"]!);
+        Assert.Equal(10, (int)summary["requests"]!);
+        Assert.True(summary["durationMs"] is not null && summary["retries"] is not null && summary["rateLimitWaits"] is not null);
+    }
+
+    [Fact]
+    public async Task Send_SomeRejected_ExitThree()
+    {
+        var (exitCode, output, _) = await SendAsync(Records(3) + "\n{\"org\":\"acme\",\"pipeline\":\"web\"}");
+
+        Assert.Equal(ExitCodes.SomeRecordsNotDelivered, exitCode);
+        Assert.Contains("Delivered 3 of 4 records (1 rejected", output);
+    }
+
+    [Fact]
+    public async Task Send_NoToken_ExitTwoSayingWhatToSet()
+    {
+        var (exitCode, _, error) = await SendAsync(Records(1), environment: _ => null);
+
+        Assert.Equal(ExitCodes.InvalidSettings, exitCode);
+        Assert.Contains("BUILDKITE_API_TOKEN", error);
+        Assert.Empty(Builds());
+    }
+
+    [Fact]
+    public async Task Send_PlainHttpToANonLoopbackHost_Refused()
+    {
+        var (exitCode, _, error) = await SendAsync(Records(1), apiBase: new Uri("http://example.com"));
+
+        Assert.Equal(ExitCodes.InvalidSettings, exitCode);
+        Assert.Contains("--api-base", error);
+    }
+
+    [Fact]
+    public async Task Send_ScopeMissing_ExitOneNothingSent_TokenNeverPrinted()
+    {
+        const string token = "bkua_cli_readonly_token_abcdefghijklmnop";
+        _sandbox.AddToken(new SandboxToken(token, ["read_builds"]));
+
+        var (exitCode, output, error) = await SendAsync(Records(2), environment: name => name == "BUILDKITE_API_TOKEN" ? token : null);
+
+        Assert.Equal(ExitCodes.Error, exitCode);
+        Assert.Contains("write_builds", error);
+        Assert.DoesNotContain(token, output + error);
+        Assert.Empty(Builds());
+    }
+
+    /// <summary>
+    /// A real kiteflow process killed with SIGKILL mid-run, then the same command run again: exactly one
+    /// build per record, and a summary that adds up.
+    /// </summary>
+    [Fact]
+    public async Task Send_KilledMidRunThenRunAgain_OneBuildPerRecord()
+    {
+        // Every build takes a while to create, so the run is still going when it is killed.
+        _sandbox.SetFaults([new SandboxFaultRule { Method = "POST", Path = "/v2/organizations/*/pipelines/*/builds", Action = SandboxFaultAction.Delay, DelayMs = 40 }]);
+        var input = Write("input.jsonl", Records(120));
+        var destination = Write("destination.json", Destination);
+        string[] args = ["send", "-d", destination, "-i", input, "--api-base", _sandbox.BaseAddress.ToString(), "--ledger", Path.Combine(_directory, "ledger.db"), "--summary-json", Path.Combine(_directory, "summary.json"), "--rejected", Path.Combine(_directory, "rejected.jsonl")];
+
+        using (var first = StartKiteflow(args))
+        {
+            var deadline = Stopwatch.StartNew();
+            while (Builds().Count < 30 && !first.HasExited && deadline.Elapsed < TimeSpan.FromSeconds(60))
+            {
+                await Task.Delay(20);
+            }
+
+            Assert.False(first.HasExited, "the run ended before it could be killed");
+            first.Kill(entireProcessTree: true);  // SIGKILL: no chance to tidy up
+            await first.WaitForExitAsync();
+        }
+
+        var killedAt = Builds().Count;
+        Assert.InRange(killedAt, 30, 119);
+
+        using var second = StartKiteflow(args);
+        var output = await second.StandardOutput.ReadToEndAsync();
+        var error = await second.StandardError.ReadToEndAsync();
+        await second.WaitForExitAsync();
+
+        Assert.True(second.ExitCode == 0, $"exit {second.ExitCode}: {output}\n{error}");
+        var perId = Builds().GroupBy(b => (string?)b["meta_data"]!["kiteflow_delivery_id"]).ToDictionary(g => g.Key!, g => g.Count());
+        Assert.Equal(120, perId.Count);
+        Assert.All(perId, pair => Assert.True(pair.Value == 1, $"{pair.Key} made {pair.Value} builds"));
+        var summary = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(_directory, "summary.json")))!;
+        Assert.Equal(120, (int)summary["records"]!);
+        Assert.Equal(120, (int)summary["delivered"]! + (int)summary["rejected"]! + (int)summary["possiblyDelivered"]!);
+        Assert.Equal(120, (int)summary["delivered"]!);
+        Assert.True((int)summary["requests"]! < 120, "the second run resent builds the first one had delivered");
+    }
+
+    private Process StartKiteflow(string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = _directory,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "kiteflow.dll"));
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        start.Environment["BUILDKITE_API_TOKEN"] = SandboxServer.DefaultToken;
+        start.Environment["KITEFLOW_HOME"] = _directory;
+        start.Environment["CI"] = "true";
+        return Process.Start(start)!;
+    }
+
+    private async Task<(int ExitCode, string Output, string Error)> SendAsync(string records, Func<string, string?>? environment = null, Uri? apiBase = null)
+    {
+        var input = Write("input.jsonl", records);
+        var destination = Write("destination.json", Destination);
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var request = new SendRequest(new FileInfo(destination), input, null, apiBase ?? _sandbox.BaseAddress, null, null, Path.Combine(_directory, "ledger.db"), Path.Combine(_directory, "responses.jsonl"), Path.Combine(_directory, "rejected.jsonl"), Path.Combine(_directory, "summary.json"));
+        environment ??= name => name switch
+        {
+            "BUILDKITE_API_TOKEN" => SandboxServer.DefaultToken,
+            "KITEFLOW_HOME" => _directory,
+            _ => null,
+        };
+        var exitCode = await SendCommand.RunAsync(request, output, error, environment, CancellationToken.None);
+        return (exitCode, output.ToString(), error.ToString());
+    }
+
+    private List<JsonNode> Builds() =>
+        JsonNode.Parse(_sandbox.GetStateJson())!["organizations"]!.AsArray().SelectMany(o => o!["builds"]!.AsArray()).Select(b => b!).ToList();
+
+    private static string Records(int count) => string.Join('\n', Enumerable.Range(0, count).Select(i => JsonSerializer.Serialize(new
+    {
+        org = "acme",
+        pipeline = new[] { "web", "api", "docs" }[i % 3],
+        commit = $"{i:x8}00000000000000000000000000000000",
+        branch = "main",
+        message = $"row {i}",
+    })));
+
+    private string Write(string name, string content)
+    {
+        var path = Path.Combine(_directory, name);
+        File.WriteAllText(path, content);
+        return path;
+    }
+}
