@@ -11,7 +11,7 @@ rm -rf "$results" && mkdir -p "$results"
 
 dotnet build Kiteflow.slnx -c Release -nologo -v quiet || { echo "0 passed, 1 failed"; exit 1; }
 dotnet test Kiteflow.slnx -c Release --no-build -nologo \
-  --logger "trx" --logger "console;verbosity=normal" --results-directory "$results" "$@"
+  --logger "trx" --logger "console;verbosity=minimal" --results-directory "$results" "$@"
 status=$?
 
 passed=0; failed=0

@@ -3,12 +3,17 @@ using Kiteflow.Benchmarks;
 
 // dotnet run -c Release --project bench/Kiteflow.Benchmarks -- planner   (BenchmarkDotNet)
 // dotnet run -c Release --project bench/Kiteflow.Benchmarks -- preview   (end-to-end: preview of a 1 GB file)
+// dotnet run -c Release --project bench/Kiteflow.Benchmarks -- delivery  (end-to-end: send against nginx vs a bare HttpClient loop)
 var which = args.Length > 0 ? args[0] : "planner";
 switch (which)
 {
     case "planner":
         BenchmarkRunner.Run<PlannerBenchmarks>(args: args[1..]);
         break;
+    case "delivery":
+        return DeliveryHarness.Run(args[1..]);
+    case "delivery-memory":
+        return DeliveryHarness.RunMemory(args[1..]);
     case "preview":
         return PreviewHarness.Run(args[1..]);
     default:

@@ -28,11 +28,11 @@ internal static class RecordGenerator
         return JsonSerializer.Serialize(record, new JsonSerializerOptions { Encoder = Kiteflow.Core.Json.MinimalJsonEncoder.Instance });
     }
 
-    /// <summary>JSON Lines of <paramref name="count"/> records.</summary>
-    public static byte[] JsonLines(int count)
+    /// <summary>JSON Lines of <paramref name="count"/> records, numbered from <paramref name="first"/>.</summary>
+    public static byte[] JsonLines(int count, int first = 0)
     {
         var builder = new StringBuilder(count * 360);
-        for (var i = 0; i < count; i++)
+        for (var i = first; i < first + count; i++)
         {
             builder.Append(Record(i)).Append('\n');
         }

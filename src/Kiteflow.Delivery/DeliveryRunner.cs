@@ -72,20 +72,22 @@ internal sealed class DeliveryRunner
         var pacing = settings.Delivery.Pacing;
         await using var pacer = new BuildkitePacer(pacing ? settings.Delivery.OrganizationRequestsPerMinute : null, pacing ? settings.Delivery.UserRequestsPerMinute : null, _options.TimeProvider);
         _pacer = pacer;
-        var sender = new RequestSender(client, _credential.RevealToken(), TimeSpan.FromSeconds(settings.Delivery.TimeoutSeconds), _options.TimeProvider);
+        var sender = new RequestSender(client, _credential.RevealToken(), TimeSpan.FromSeconds(settings.Delivery.TimeoutSeconds), _options.TimeProvider, keepSuccessDetail: responses.IsEnabled);
         _deliverer = new BatchDeliverer(sender, pacer, _ledger, new ResponseRecords(responses, settings.Name), _options.RunKey, _destination, _options.TimeProvider);
         var resuming = await _ledger.CountAsync(_options.RunKey, cancellationToken).ConfigureAwait(false) > 0;
 
         using var plan = _destination.Plan(reader);
         _plan = plan;
-        var work = Channel.CreateBounded<(PlannedRequest Request, LedgerEntry? Previous)>(new BoundedChannelOptions(settings.Delivery.Concurrency * 2) { SingleWriter = true });
+        var work = Channel.CreateBounded<Work>(new BoundedChannelOptions(settings.Delivery.Concurrency * 2) { SingleWriter = true });
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var senders = Enumerable.Range(0, settings.Delivery.Concurrency)
             .Select(_ => Task.Run(() => SendAllAsync(work.Reader, rejectedRecords, stop), CancellationToken.None))
             .ToArray();
         try
         {
-            await Task.Run(() => ProduceAsync(plan, resuming, work.Writer, rejectedRecords, stop.Token), CancellationToken.None).ConfigureAwait(false);
+            // Reading and planning block on the input, so they get a thread of their own: a pool thread
+            // held by them would starve the senders' continuations while the pool slowly grows.
+            await Task.Factory.StartNew(() => ProduceAsync(plan, resuming, work.Writer, rejectedRecords, stop.Token).GetAwaiter().GetResult(), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
         }
         catch
         {
@@ -134,9 +136,16 @@ internal sealed class DeliveryRunner
         }
     }
 
-    /// <summary>Enumerates the plan (synchronous reading, on a pool thread) and hands unsettled requests to the senders.</summary>
-    private async Task ProduceAsync(Plan plan, bool resuming, ChannelWriter<(PlannedRequest, LedgerEntry?)> work, RejectedRecords rejected, CancellationToken cancellationToken)
+    /// <summary>
+    /// Enumerates the plan (synchronous reading, on a pool thread) and hands unsettled requests to the
+    /// senders. Where the deliverer allows it, requests are marked in flight a chunk at a time, in one
+    /// durable write, before any of them goes: one commit per chunk instead of one per request.
+    /// </summary>
+    private async Task ProduceAsync(Plan plan, bool resuming, ChannelWriter<Work> work, RejectedRecords rejected, CancellationToken cancellationToken)
     {
+        var claimAhead = _deliverer!.ClaimsAhead;
+        var chunkSize = Math.Max(16, 4 * _destination.Settings.Delivery.Concurrency);
+        var chunk = new List<Work>(chunkSize);
         foreach (var item in plan)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -159,17 +168,41 @@ internal sealed class DeliveryRunner
                 }
             }
 
-            await work.WriteAsync((request, previous), cancellationToken).ConfigureAwait(false);
+            // A batch left in flight by an earlier run is settled by the deliverer before it is sent again,
+            // so it is not claimed here.
+            chunk.Add(new Work(request, previous, Claimed: claimAhead && previous is not { State: BatchState.InFlight }));
+            if (chunk.Count >= chunkSize || !claimAhead)
+            {
+                await HandOverAsync(chunk, work, cancellationToken).ConfigureAwait(false);
+            }
         }
+
+        await HandOverAsync(chunk, work, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task SendAllAsync(ChannelReader<(PlannedRequest Request, LedgerEntry? Previous)> work, RejectedRecords rejected, CancellationTokenSource stop)
+    private async Task HandOverAsync(List<Work> chunk, ChannelWriter<Work> work, CancellationToken cancellationToken)
+    {
+        var claims = chunk.Where(w => w.Claimed).Select(w => _deliverer!.Claim(w.Request, w.Previous)).ToList();
+        if (claims.Count > 0)
+        {
+            await _ledger.WriteAllAsync(claims, cancellationToken).ConfigureAwait(false);
+        }
+
+        foreach (var item in chunk)
+        {
+            await work.WriteAsync(item, cancellationToken).ConfigureAwait(false);
+        }
+
+        chunk.Clear();
+    }
+
+    private async Task SendAllAsync(ChannelReader<Work> work, RejectedRecords rejected, CancellationTokenSource stop)
     {
         try
         {
-            await foreach (var (request, previous) in work.ReadAllAsync(stop.Token).ConfigureAwait(false))
+            await foreach (var (request, previous, claimed) in work.ReadAllAsync(stop.Token).ConfigureAwait(false))
             {
-                var outcome = await _deliverer!.DeliverAsync(request, previous, stop.Token).ConfigureAwait(false);
+                var outcome = await _deliverer!.DeliverAsync(request, previous, claimed, stop.Token).ConfigureAwait(false);
                 Settle(request, outcome.CountedAs, outcome.Message, outcome.Last?.Status, outcome.State == BatchState.Rejected ? outcome.Last?.Body : null, rejected, outcome.Retryable);
             }
         }
@@ -205,4 +238,7 @@ internal sealed class DeliveryRunner
             rejected.Write(request.Records[i], request.Lines?[i], request.RecordTexts?[i], StageNames.Of(RejectionStage.Http), message ?? "Not delivered.", status, response, state == BatchState.PossiblyDelivered, retryable);
         }
     }
+
+    /// <summary>A request on its way to a sender.</summary>
+    private readonly record struct Work(PlannedRequest Request, LedgerEntry? Previous, bool Claimed);
 }

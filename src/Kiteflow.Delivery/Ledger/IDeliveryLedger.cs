@@ -19,6 +19,9 @@ public interface IDeliveryLedger : IAsyncDisposable
     /// </summary>
     Task WriteAsync(LedgerEntry entry, bool durable, CancellationToken cancellationToken);
 
+    /// <summary>Writes several entries at once and returns once all of them are on disk.</summary>
+    Task WriteAllAsync(IReadOnlyList<LedgerEntry> entries, CancellationToken cancellationToken);
+
     /// <summary>Waits until every entry written so far is on disk.</summary>
     Task FlushAsync(CancellationToken cancellationToken);
 }

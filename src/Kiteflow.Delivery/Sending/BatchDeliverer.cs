@@ -45,6 +45,14 @@ internal sealed class BatchDeliverer
         _pipeline = BuildPipeline(destination.Settings.Delivery.MaxAttempts, time);
     }
 
+    /// <summary>
+    /// Whether batches may be marked in flight ahead of sending, many in one durable write. A batch marked
+    /// but never sent before a crash is settled safely by the next run: create-build by a lookup,
+    /// idempotent methods by a resend. Other POSTs would be counted "possibly delivered" without cause,
+    /// so for them each attempt is marked on its own, just before it goes.
+    /// </summary>
+    public bool ClaimsAhead => _isCreateBuild || _resendAmbiguous;
+
     /// <summary>API calls made: attempts and lookups.</summary>
     public long Requests => Interlocked.Read(ref _requests);
 
@@ -58,9 +66,13 @@ internal sealed class BatchDeliverer
     /// Delivers <paramref name="request"/>. <paramref name="previous"/> is its ledger entry from an earlier
     /// run that stopped while it was in flight: then its outcome is settled before anything is resent.
     /// </summary>
-    public async Task<BatchOutcome> DeliverAsync(PlannedRequest request, LedgerEntry? previous, CancellationToken cancellationToken)
+    /// <param name="request">The request.</param>
+    /// <param name="previous">Its ledger entry from an earlier run, if any.</param>
+    /// <param name="claimed">Whether the runner already marked it in flight (see <see cref="ClaimsAhead"/>).</param>
+    /// <param name="cancellationToken">Stops the delivery.</param>
+    public async Task<BatchOutcome> DeliverAsync(PlannedRequest request, LedgerEntry? previous, bool claimed, CancellationToken cancellationToken)
     {
-        var state = new Attempts(request, previous?.Attempts ?? 0);
+        var state = new Attempts(request, previous?.Attempts ?? 0) { Claimed = claimed };
         if (previous is { State: BatchState.InFlight })
         {
             if (_isCreateBuild)
@@ -116,7 +128,15 @@ internal sealed class BatchDeliverer
 
         using (await _pacer.AcquireAsync(cancellationToken).ConfigureAwait(false))
         {
-            await _ledger.WriteAsync(Entry(state, BatchState.InFlight), durable: true, cancellationToken).ConfigureAwait(false);
+            if (state.Claimed)
+            {
+                state.Claimed = false;  // the runner's claim covers the first attempt only
+            }
+            else
+            {
+                await _ledger.WriteAsync(Entry(state, BatchState.InFlight), durable: true, cancellationToken).ConfigureAwait(false);
+            }
+
             Interlocked.Increment(ref _requests);
             var outcome = await _sender.SendAsync(state.Request, attempt, cancellationToken).ConfigureAwait(false);
             _pacer.Observe(outcome.RateLimits, outcome.Kind == AttemptKind.RateLimited);
@@ -226,6 +246,9 @@ internal sealed class BatchDeliverer
         return null;
     }
 
+    /// <summary>The in-flight entry the runner writes when it claims <paramref name="request"/> ahead of sending.</summary>
+    public LedgerEntry Claim(PlannedRequest request, LedgerEntry? previous) => Entry(new Attempts(request, previous?.Attempts ?? 0) { Count = (previous?.Attempts ?? 0) + 1 }, BatchState.InFlight);
+
     private LedgerEntry Entry(Attempts state, BatchState batchState) => new()
     {
         Run = _run,
@@ -287,5 +310,7 @@ internal sealed class BatchDeliverer
         public bool LookUpFirst { get; set; }
 
         public bool LookupFailed { get; set; }
+
+        public bool Claimed { get; set; }
     }
 }

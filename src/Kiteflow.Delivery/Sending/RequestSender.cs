@@ -27,9 +27,17 @@ internal sealed class RequestSender
     private readonly TimeProvider _time;
     private readonly TimeSpan _timeout;
 
-    public RequestSender(HttpClient client, string token, TimeSpan timeout, TimeProvider time)
+    private readonly bool _keepSuccessDetail;
+
+    /// <param name="client">The client to send with.</param>
+    /// <param name="token">The API token, put on every request.</param>
+    /// <param name="timeout">How long one attempt may take.</param>
+    /// <param name="time">The clock.</param>
+    /// <param name="keepSuccessDetail">Whether a success's body and headers are kept (for response records); failures always keep theirs.</param>
+    public RequestSender(HttpClient client, string token, TimeSpan timeout, TimeProvider time, bool keepSuccessDetail = true)
     {
         _client = client;
+        _keepSuccessDetail = keepSuccessDetail;
         _authorization = new AuthenticationHeaderValue("Bearer", token);
         _timeout = timeout;
         _time = time;
@@ -49,14 +57,14 @@ internal sealed class RequestSender
             message.Headers.TryAddWithoutValidation(name, value);
         }
 
-        return SendAsync(message, attempt, cancellationToken);
+        return SendAsync(message, attempt, cancellationToken, _keepSuccessDetail);
     }
 
     /// <summary>A GET of <paramref name="url"/> with the token (the create-build lookup).</summary>
     public Task<AttemptOutcome> GetAsync(string url, CancellationToken cancellationToken) =>
-        SendAsync(new HttpRequestMessage(HttpMethod.Get, url), 1, cancellationToken);
+        SendAsync(new HttpRequestMessage(HttpMethod.Get, url), 1, cancellationToken, keepDetail: true);
 
-    private async Task<AttemptOutcome> SendAsync(HttpRequestMessage message, int attempt, CancellationToken cancellationToken)
+    private async Task<AttemptOutcome> SendAsync(HttpRequestMessage message, int attempt, CancellationToken cancellationToken, bool? keepDetail = null)
     {
         using (message)
         {
@@ -72,7 +80,6 @@ internal sealed class RequestSender
             try
             {
                 using var response = await _client.SendAsync(message, HttpCompletionOption.ResponseContentRead, linked.Token).ConfigureAwait(false);
-                var text = await response.Content.ReadAsStringAsync(linked.Token).ConfigureAwait(false);
                 var status = (int)response.StatusCode;
                 var kind = status switch
                 {
@@ -81,6 +88,13 @@ internal sealed class RequestSender
                     >= 500 => AttemptKind.ServerError,
                     _ => AttemptKind.Refused,
                 };
+                if (kind == AttemptKind.Success && keepDetail == false)
+                {
+                    // Nobody reads a success's body or headers here: skip decoding and parsing them.
+                    return new AttemptOutcome(kind, attempt, sentAt, Stopwatch.GetElapsedTime(started)) { Status = status, RateLimits = RateLimitHeaders.From(response.Headers) };
+                }
+
+                var text = await response.Content.ReadAsStringAsync(linked.Token).ConfigureAwait(false);
                 var isJson = response.Content.Headers.ContentType?.MediaType?.Contains("json", StringComparison.OrdinalIgnoreCase) == true && IsJson(text);
                 return new AttemptOutcome(kind, attempt, sentAt, Stopwatch.GetElapsedTime(started))
                 {

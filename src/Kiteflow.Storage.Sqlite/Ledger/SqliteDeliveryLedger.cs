@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Threading.Channels;
 using Kiteflow.Delivery.Ledger;
 using Microsoft.Data.Sqlite;
@@ -24,7 +23,9 @@ public sealed class SqliteDeliveryLedger : IDeliveryLedger
     {
         _connectionString = connectionString;
         _readConnection = readConnection;
-        _writer = Task.Run(WriteLoopAsync);
+        // SQLite's calls block, so the writer gets a thread of its own rather than holding a pool thread
+        // (which starves the senders' continuations while the pool slowly grows).
+        _writer = Task.Factory.StartNew(WriteLoop, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
     /// <summary>The file the ledger lives in.</summary>
@@ -107,7 +108,7 @@ public sealed class SqliteDeliveryLedger : IDeliveryLedger
             {
                 Run = run,
                 FirstPosition = firstPosition,
-                Positions = JsonSerializer.Deserialize<long[]>(reader.GetString(0))!,
+                Positions = Array.ConvertAll(reader.GetString(0).Split(','), p => long.Parse(p, System.Globalization.CultureInfo.InvariantCulture)),
                 State = (BatchState)reader.GetInt32(1),
                 Attempts = reader.GetInt32(2),
                 DeliveryId = reader.IsDBNull(3) ? null : reader.GetString(3),
@@ -137,6 +138,22 @@ public sealed class SqliteDeliveryLedger : IDeliveryLedger
     }
 
     /// <inheritdoc />
+    public Task WriteAllAsync(IReadOnlyList<LedgerEntry> entries, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        foreach (var entry in entries)
+        {
+            if (!_writes.Writer.TryWrite(new Write(entry, null)))
+            {
+                throw new ObjectDisposedException(nameof(SqliteDeliveryLedger));
+            }
+        }
+
+        // The writer commits in order, so once this marker's transaction is done, so are the entries before it.
+        return FlushAsync(cancellationToken);
+    }
+
+    /// <inheritdoc />
     public Task FlushAsync(CancellationToken cancellationToken)
     {
         var marker = new Write(null, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
@@ -152,17 +169,17 @@ public sealed class SqliteDeliveryLedger : IDeliveryLedger
         _readLock.Dispose();
     }
 
-    private async Task WriteLoopAsync()
+    private void WriteLoop()
     {
-        await using var connection = new SqliteConnection(_connectionString);
-        await connection.OpenAsync().ConfigureAwait(false);
-        await using (var pragma = connection.CreateCommand())
+        using var connection = new SqliteConnection(_connectionString);
+        connection.Open();
+        using (var pragma = connection.CreateCommand())
         {
             pragma.CommandText = "PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;";
-            await pragma.ExecuteNonQueryAsync().ConfigureAwait(false);
+            pragma.ExecuteNonQuery();
         }
 
-        await using var upsert = connection.CreateCommand();
+        using var upsert = connection.CreateCommand();
         upsert.CommandText = """
             INSERT INTO batches (run, first_position, positions, state, attempts, delivery_id, status, message, response, updated_at)
             VALUES ($run, $first, $positions, $state, $attempts, $delivery, $status, $message, $response, $updated)
@@ -176,7 +193,7 @@ public sealed class SqliteDeliveryLedger : IDeliveryLedger
         upsert.Prepare();
 
         var pending = new List<Write>();
-        while (await _writes.Reader.WaitToReadAsync().ConfigureAwait(false))
+        while (_writes.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
         {
             pending.Clear();
             while (pending.Count < 4096 && _writes.Reader.TryRead(out var write))
@@ -186,7 +203,7 @@ public sealed class SqliteDeliveryLedger : IDeliveryLedger
 
             try
             {
-                await using (var transaction = (SqliteTransaction)await connection.BeginTransactionAsync().ConfigureAwait(false))
+                using (var transaction = connection.BeginTransaction())
                 {
                     upsert.Transaction = transaction;
                     foreach (var write in pending)
@@ -194,11 +211,11 @@ public sealed class SqliteDeliveryLedger : IDeliveryLedger
                         if (write.Entry is { } e)
                         {
                             Bind(parameters, e);
-                            await upsert.ExecuteNonQueryAsync().ConfigureAwait(false);
+                            upsert.ExecuteNonQuery();
                         }
                     }
 
-                    await transaction.CommitAsync().ConfigureAwait(false);
+                    transaction.Commit();
                 }
 
                 foreach (var write in pending)
@@ -220,7 +237,7 @@ public sealed class SqliteDeliveryLedger : IDeliveryLedger
     {
         p[0].Value = e.Run;
         p[1].Value = e.FirstPosition;
-        p[2].Value = JsonSerializer.Serialize(e.Positions);
+        p[2].Value = e.Positions.Count == 1 ? e.Positions[0].ToString(System.Globalization.CultureInfo.InvariantCulture) : string.Join(',', e.Positions);
         p[3].Value = (int)e.State;
         p[4].Value = e.Attempts;
         p[5].Value = (object?)e.DeliveryId ?? DBNull.Value;

@@ -1,0 +1,191 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Headers;
+using Kiteflow.Core.Planning;
+using Kiteflow.Core.Records;
+using Kiteflow.Core.Settings;
+
+namespace Kiteflow.Benchmarks;
+
+/// <summary>
+/// End to end against a minimal loopback receiver (nginx answering 201), pacing off: `kiteflow send`
+/// against a bare HttpClient loop that POSTs the same bodies with the same concurrency, measured in the
+/// same run. Reports records per second for both, their ratio, and kiteflow's peak resident memory.
+/// </summary>
+internal static class DeliveryHarness
+{
+    private const int Concurrency = 4;
+    private const string Token = "bench-token-not-a-secret";
+
+    public static int Run(string[] args)
+    {
+        var batched = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 1_000_000;
+        var single = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 100_000;
+        using var nginx = Nginx.Start();
+        Console.WriteLine($"receiver: nginx on {nginx.BaseAddress} (return 201); concurrency {Concurrency}; pacing off");
+        Console.WriteLine("| scenario | records | requests | baseline rec/s | kiteflow rec/s | ratio | kiteflow peak RSS |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
+        Measure($"{batched:N0} records, 100 per request", batched, nginx.BaseAddress, batchSize: 100);
+        Measure($"{single:N0} records, 1 per request", single, nginx.BaseAddress, batchSize: null);
+        return 0;
+    }
+
+    /// <summary>Only kiteflow, for a memory reading on a large input (no baseline: it would hold every body).</summary>
+    public static int RunMemory(string[] args)
+    {
+        var records = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 6_000_000;
+        using var nginx = Nginx.Start();
+        var input = BenchSupport.Records(records);
+        var destination = WriteDestination(100);
+        var (elapsed, peak, _) = Send(destination, input, nginx.BaseAddress);
+        Console.WriteLine($"input {new FileInfo(input).Length / (1024.0 * 1024 * 1024):N2} GiB, {records:N0} records, 100 per request: {elapsed.TotalSeconds:N1} s, {records / elapsed.TotalSeconds:N0} rec/s, peak RSS {peak / (1024 * 1024):N0} MiB");
+        return 0;
+    }
+
+    private static void Measure(string name, int records, Uri receiver, int? batchSize)
+    {
+        var input = BenchSupport.Records(records);
+        var destination = WriteDestination(batchSize);
+        var bodies = PlanBodies(destination, input, receiver);
+        GC.Collect();
+
+        var baseline = Baseline(bodies);
+        var (elapsed, peak, _) = Send(destination, input, receiver);
+        var baselineRate = records / baseline.TotalSeconds;
+        var kiteflowRate = records / elapsed.TotalSeconds;
+        Console.WriteLine($"| {name} | {records:N0} | {bodies.Count:N0} | {baselineRate:N0} | {kiteflowRate:N0} | {kiteflowRate / baselineRate:N2} | {peak / (1024 * 1024):N0} MiB |");
+    }
+
+    private static (TimeSpan Elapsed, long Peak, string Output) Send(string destination, string input, Uri receiver)
+    {
+        var ledger = Path.Combine(BenchSupport.WorkDirectory, $"ledger-{Guid.NewGuid():N}.db");
+        try
+        {
+            return BenchSupport.RunKiteflow(
+                ["send", "-d", destination, "-i", input, "--api-base", receiver.ToString(), "--ledger", ledger],
+                new Dictionary<string, string> { ["BUILDKITE_API_TOKEN"] = Token, ["KITEFLOW_HOME"] = BenchSupport.WorkDirectory });
+        }
+        finally
+        {
+            foreach (var file in Directory.GetFiles(BenchSupport.WorkDirectory, Path.GetFileName(ledger) + "*"))
+            {
+                File.Delete(file);
+            }
+        }
+    }
+
+    private static string WriteDestination(int? batchSize)
+    {
+        var batching = batchSize is { } size ? $$""","batching":{"enabled":true,"batchSize":{{size}},"algorithm":"property","propertyName":"builds"}""" : string.Empty;
+        var json = $$"""{"url":"https://api.buildkite.com/v2/organizations/{org}/pipelines/{pipeline}/builds","excludeAttributes":["org","pipeline"],"delivery":{"concurrency":{{Concurrency}},"pacing":false}{{batching}}}""";
+        var path = Path.Combine(BenchSupport.WorkDirectory, $"destination-{batchSize?.ToString(CultureInfo.InvariantCulture) ?? "single"}.json");
+        File.WriteAllText(path, json);
+        return path;
+    }
+
+    /// <summary>The bodies kiteflow will send, planned up front (not timed) so the baseline sends exactly them.</summary>
+    private static List<(string Url, byte[] Body)> PlanBodies(string destinationPath, string input, Uri receiver)
+    {
+        var (settings, _) = DestinationSettingsReader.ReadFile(destinationPath);
+        var destination = Destination.Compile(settings, new PlannerOptions { ApiBase = receiver }).Destination!;
+        using var plan = destination.Plan(RecordReader.Open(input));
+        return plan.Where(i => i.Request is not null).Select(i => (i.Request!.Url, i.Request.Body!)).ToList();
+    }
+
+    /// <summary>A bare HttpClient loop: <see cref="Concurrency"/> tasks POSTing the bodies in turn.</summary>
+    private static TimeSpan Baseline(List<(string Url, byte[] Body)> bodies)
+    {
+        using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = Concurrency + 2 });
+        var next = -1;
+        var stopwatch = Stopwatch.StartNew();
+        var workers = Enumerable.Range(0, Concurrency).Select(_ => Task.Run(async () =>
+        {
+            int i;
+            while ((i = Interlocked.Increment(ref next)) < bodies.Count)
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Post, bodies[i].Url) { Content = new ByteArrayContent(bodies[i].Body) };
+                request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Token);
+                using var response = await client.SendAsync(request).ConfigureAwait(false);
+                await response.Content.ReadAsByteArrayAsync().ConfigureAwait(false);
+                response.EnsureSuccessStatusCode();
+            }
+        })).ToArray();
+        Task.WaitAll(workers);
+        return stopwatch.Elapsed;
+    }
+}
+
+/// <summary>nginx on a free loopback port answering 201 to everything (and a token check for kiteflow's pre-flight).</summary>
+internal sealed class Nginx : IDisposable
+{
+    private readonly Process _process;
+    private readonly string _directory;
+
+    private Nginx(Process process, string directory, Uri baseAddress)
+    {
+        _process = process;
+        _directory = directory;
+        BaseAddress = baseAddress;
+    }
+
+    public Uri BaseAddress { get; }
+
+    public static Nginx Start()
+    {
+        var port = BenchSupport.FreePort();
+        var directory = Directory.CreateTempSubdirectory("kiteflow-nginx-").FullName;
+        var config = Path.Combine(directory, "nginx.conf");
+        File.WriteAllText(config, $$$"""
+            worker_processes 1;
+            daemon off;
+            user root;
+            pid {{{directory}}}/nginx.pid;
+            error_log {{{directory}}}/error.log;
+            events { worker_connections 1024; }
+            http {
+              access_log off;
+              client_max_body_size 100m;
+              client_body_temp_path {{{directory}}}/body;
+              proxy_temp_path {{{directory}}}/proxy;
+              fastcgi_temp_path {{{directory}}}/fastcgi;
+              uwsgi_temp_path {{{directory}}}/uwsgi;
+              scgi_temp_path {{{directory}}}/scgi;
+              keepalive_requests 1000000;
+              server {
+                listen 127.0.0.1:{{{port}}};
+                location = /v2/access-token {
+                  default_type application/json;
+                  return 200 '{"uuid":"bench","scopes":["write_builds"],"description":"bench","created_at":"2026-01-01T00:00:00.000Z","expires_at":null,"user":{"name":"Bench","email":"bench@example.com"}}';
+                }
+                location / { default_type application/json; return 201 '{}'; }
+              }
+            }
+            """);
+        var process = Process.Start(new ProcessStartInfo("nginx", ["-c", config, "-p", directory]) { RedirectStandardError = true })!;
+        var baseAddress = new Uri($"http://127.0.0.1:{port}");
+        using var probe = new HttpClient();
+        for (var i = 0; i < 100; i++)
+        {
+            try
+            {
+                probe.GetAsync(baseAddress).GetAwaiter().GetResult().Dispose();
+                return new Nginx(process, directory, baseAddress);
+            }
+            catch (HttpRequestException)
+            {
+                Thread.Sleep(50);
+            }
+        }
+
+        throw new InvalidOperationException("nginx did not start: " + process.StandardError.ReadToEnd());
+    }
+
+    public void Dispose()
+    {
+        _process.Kill();
+        _process.WaitForExit();
+        _process.Dispose();
+        Directory.Delete(_directory, recursive: true);
+    }
+}
