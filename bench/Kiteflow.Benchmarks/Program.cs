@@ -4,12 +4,15 @@ using Kiteflow.Benchmarks;
 // dotnet run -c Release --project bench/Kiteflow.Benchmarks -- planner   (BenchmarkDotNet)
 // dotnet run -c Release --project bench/Kiteflow.Benchmarks -- preview   (end-to-end: preview of a 1 GB file)
 // dotnet run -c Release --project bench/Kiteflow.Benchmarks -- delivery  (end-to-end: send against nginx vs a bare HttpClient loop)
+// dotnet run -c Release --project bench/Kiteflow.Benchmarks -- pacing    (end-to-end: send against the sandbox at 20 requests per 2 s)
 var which = args.Length > 0 ? args[0] : "planner";
 switch (which)
 {
     case "planner":
         BenchmarkRunner.Run<PlannerBenchmarks>(args: args[1..]);
         break;
+    case "pacing":
+        return await PacingHarness.RunAsync(args[1..]);
     case "delivery":
         return DeliveryHarness.Run(args[1..]);
     case "delivery-memory":

@@ -26,7 +26,8 @@ internal sealed class BatchGroup
 
     public List<long> Positions { get; } = [];
 
-    public List<string> RecordTexts { get; } = [];
+    private readonly ArrayBufferWriter<byte> _texts = new(0);
+    private readonly List<int> _textOffsets = [0];
 
     public List<long> Lines { get; } = [];
 
@@ -41,18 +42,22 @@ internal sealed class BatchGroup
     /// <summary>The group's node in the planner's oldest-first list.</summary>
     public LinkedListNode<BatchGroup>? Node { get; set; }
 
-    public void Add(long position, long line, ReadOnlySpan<byte> shapedJson, string? recordText)
+    public void Add(long position, long line, ReadOnlySpan<byte> shapedJson, ReadOnlySpan<byte> recordText, bool keepText)
     {
         _slices.Add((_json.WrittenCount, shapedJson.Length));
         _json.Write(shapedJson);
         RecordBytes += shapedJson.Length;
         Positions.Add(position);
-        if (recordText is not null)
+        if (keepText)
         {
-            RecordTexts.Add(recordText);
+            _texts.Write(recordText);
+            _textOffsets.Add(_texts.WrittenCount);
             Lines.Add(line);
         }
     }
+
+    /// <summary>The original records' text, when kept.</summary>
+    public Planning.RecordTexts RecordTexts() => new(_texts.WrittenSpan.ToArray(), [.. _textOffsets]);
 
     /// <summary>Writes the records as a JSON array.</summary>
     public void WriteArray(IBufferWriter<byte> output)

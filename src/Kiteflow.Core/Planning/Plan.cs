@@ -161,7 +161,7 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
                             group.Node = oldest.AddLast(group);
                         }
 
-                        group.Add(record.Position, record.Line, shaped.WrittenSpan, _keepText ? Encoding.UTF8.GetString(record.Utf8Json) : null);
+                        group.Add(record.Position, record.Line, shaped.WrittenSpan, record.Utf8Json, _keepText);
                         if (group.Count >= settings.Batching.BatchSize)
                         {
                             ready.Add(Detach(group, groups, oldest));
@@ -214,7 +214,7 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
             body = BodyFormats.Convert(_destination.Settings.ContentFormat, shaped.WrittenSpan);
         }
 
-        var texts = _keepText ? new[] { Encoding.UTF8.GetString(record.Utf8Json) } : null;
+        var texts = _keepText ? RecordTexts.Of(record.Utf8Json) : null;
         RequestsPlanned++;
         return PlanItem.Of(new PlannedRequest(RequestsPlanned - 1, _destination.Settings.Method, url, headers, _destination.ContentType, body, body is not null && _destination.Settings.ContentFormat == ContentFormat.Json, [record.Position], deliveryId, texts, _keepText ? [record.Line] : null));
     }
@@ -257,6 +257,7 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
     private IEnumerable<PlanItem> EmitBatch(BatchGroup group, BatchBodyBuilder bodies, long batchIndex)
     {
         var (json, text, error) = bodies.Build(group, batchIndex);
+        var texts = _keepText ? group.RecordTexts() : null;
         if (error is not null)
         {
             for (var i = 0; i < group.Positions.Count; i++)
@@ -264,7 +265,7 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
                 RecordsRejected++;
                 yield return PlanItem.Of(new Rejection(group.Positions[i], _keepText ? group.Lines[i] : null, RejectionStage.Script, $"The batching script failed: {error}")
                 {
-                    RecordJson = _keepText ? group.RecordTexts[i] : null,
+                    RecordJson = texts?[i],
                 });
             }
 
@@ -274,7 +275,7 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
         var format = _destination.Settings.ContentFormat;
         var body = json is not null ? BodyFormats.Convert(format, json) : text!;
         RequestsPlanned++;
-        yield return PlanItem.Of(new PlannedRequest(RequestsPlanned - 1, _destination.Settings.Method, group.Url, group.Headers, BodyFormats.ContentType(format), body, json is not null && format == ContentFormat.Json, [.. group.Positions], group.DeliveryId, _keepText ? [.. group.RecordTexts] : null, _keepText ? [.. group.Lines] : null));
+        yield return PlanItem.Of(new PlannedRequest(RequestsPlanned - 1, _destination.Settings.Method, group.Url, group.Headers, BodyFormats.ContentType(format), body, json is not null && format == ContentFormat.Json, [.. group.Positions], group.DeliveryId, texts, _keepText ? [.. group.Lines] : null));
     }
 
     private static BatchGroup Detach(BatchGroup group, Dictionary<string, BatchGroup> groups, LinkedList<BatchGroup> oldest)

@@ -152,7 +152,8 @@ internal sealed class BuildkitePacer : IAsyncDisposable
         }
     }
 
-    private static TimeSpan Jitter() => TimeSpan.FromMilliseconds(50 + Random.Shared.Next(200));
+    // Enough to spread several clients of one organization; small next to a window.
+    private static TimeSpan Jitter() => TimeSpan.FromMilliseconds(Random.Shared.Next(20, 100));
 
     private static SlidingWindowRateLimiter CreateWindow(int perMinute) => new(new SlidingWindowRateLimiterOptions
     {
