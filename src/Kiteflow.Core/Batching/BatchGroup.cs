@@ -26,7 +26,7 @@ internal sealed class BatchGroup
 
     public List<long> Positions { get; } = [];
 
-    private readonly ArrayBufferWriter<byte> _texts = new(0);
+    private readonly ArrayBufferWriter<byte> _texts = new();
     private readonly List<int> _textOffsets = [0];
 
     public List<long> Lines { get; } = [];
