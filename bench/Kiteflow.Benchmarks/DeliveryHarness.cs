@@ -23,8 +23,8 @@ internal static class DeliveryHarness
         var single = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 100_000;
         using var nginx = Nginx.Start();
         Console.WriteLine($"receiver: nginx on {nginx.BaseAddress} (return 201); concurrency {Concurrency}; pacing off");
-        Console.WriteLine("| scenario | records | requests | baseline rec/s | kiteflow rec/s | ratio | kiteflow peak RSS |");
-        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
+        Console.WriteLine("| scenario | records | requests | baseline rec/s | kiteflow rec/s | ratio | kiteflow peak RSS | syslog-ng rec/s | syslog-ng ratio | syslog-ng peak RSS |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         Measure($"{batched:N0} records, 100 per request", batched, nginx.BaseAddress, batchSize: 100);
         Measure($"{single:N0} records, 1 per request", single, nginx.BaseAddress, batchSize: null);
         return 0;
@@ -53,7 +53,15 @@ internal static class DeliveryHarness
         var (elapsed, peak, _) = Send(destination, input, receiver);
         var baselineRate = records / baseline.TotalSeconds;
         var kiteflowRate = records / elapsed.TotalSeconds;
-        Console.WriteLine($"| {name} | {records:N0} | {bodies.Count:N0} | {baselineRate:N0} | {kiteflowRate:N0} | {kiteflowRate / baselineRate:N2} | {peak / (1024 * 1024):N0} MiB |");
+        var peer = "| — | — | — |";
+        if (SyslogNg.IsInstalled)
+        {
+            var (syslogElapsed, syslogPeak) = SyslogNg.Run(input, receiver, records, batchSize ?? 1, Concurrency);
+            var syslogRate = records / syslogElapsed.TotalSeconds;
+            peer = $"| {syslogRate:N0} | {syslogRate / baselineRate:N2} | {syslogPeak / (1024 * 1024):N0} MiB |";
+        }
+
+        Console.WriteLine($"| {name} | {records:N0} | {bodies.Count:N0} | {baselineRate:N0} | {kiteflowRate:N0} | {kiteflowRate / baselineRate:N2} | {peak / (1024 * 1024):N0} MiB {peer}");
     }
 
     private static (TimeSpan Elapsed, long Peak, string Output) Send(string destination, string input, Uri receiver)

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.ExceptionServices;
 using System.Threading.Channels;
 using Kiteflow.Core;
 using Kiteflow.Core.Planning;
@@ -83,28 +84,37 @@ internal sealed class DeliveryRunner
         var senders = Enumerable.Range(0, settings.Delivery.Concurrency)
             .Select(_ => Task.Run(() => SendAllAsync(work.Reader, rejectedRecords, stop), CancellationToken.None))
             .ToArray();
+        var failures = new List<Exception>();
         try
         {
             // Reading and planning block on the input, so they get a thread of their own: a pool thread
             // held by them would starve the senders' continuations while the pool slowly grows.
             await Task.Factory.StartNew(() => ProduceAsync(plan, resuming, work.Writer, rejectedRecords, stop.Token).GetAwaiter().GetResult(), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
         }
-        catch
+        catch (Exception e)
         {
+            failures.Add(e);
             await stop.CancelAsync().ConfigureAwait(false);
-            throw;
         }
-        finally
+
+        work.Writer.TryComplete();
+        foreach (var task in senders)
         {
-            work.Writer.TryComplete();
             try
             {
-                await Task.WhenAll(senders).ConfigureAwait(false);
+                await task.ConfigureAwait(false);
             }
-            finally
+            catch (Exception e)
             {
-                await _ledger.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+                failures.Add(e);
             }
+        }
+
+        await _ledger.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+        if (failures.Count > 0)
+        {
+            // One failure cancels the rest, whose cancellations must not hide it.
+            ExceptionDispatchInfo.Throw(failures.Find(e => e is not OperationCanceledException) ?? failures[0]);
         }
 
         _clock.Stop();
