@@ -34,6 +34,6 @@ public sealed class FieldNameSuggesterTests
     [InlineData("kitten", "sitting", 3)]
     public void Distance_Pairs_CountEdits(string a, string b, int expected)
     {
-        Assert.Equal(expected, FieldNameSuggester.Distance(a, b));
+        Assert.Equal(expected, NameSuggestions.Distance(a, b));
     }
 }
