@@ -11,18 +11,20 @@ internal sealed class BatchGroup
     private readonly ArrayBufferWriter<byte> _json = new(4096);
     private readonly List<(int Offset, int Length)> _slices = [];
 
-    public BatchGroup(string key, string url, IReadOnlyList<KeyValuePair<string, string>> headers)
+    /// <summary>Makes the group hold records for <paramref name="url"/> with <paramref name="headers"/>; a group is reused after it was sent.</summary>
+    public BatchGroup Start(string key, string url, IReadOnlyList<KeyValuePair<string, string>> headers)
     {
         Key = key;
         Url = url;
         Headers = headers;
+        return this;
     }
 
-    public string Key { get; }
+    public string Key { get; private set; } = string.Empty;
 
-    public string Url { get; }
+    public string Url { get; private set; } = string.Empty;
 
-    public IReadOnlyList<KeyValuePair<string, string>> Headers { get; }
+    public IReadOnlyList<KeyValuePair<string, string>> Headers { get; private set; } = [];
 
     public List<long> Positions { get; } = [];
 
@@ -75,5 +77,19 @@ internal sealed class BatchGroup
         }
 
         output.Write("]"u8);
+    }
+
+    /// <summary>Empties the group, keeping its buffers for the next batch.</summary>
+    public void Clear()
+    {
+        _json.ResetWrittenCount();
+        _slices.Clear();
+        _texts.ResetWrittenCount();
+        _textOffsets.Clear();
+        _textOffsets.Add(0);
+        Positions.Clear();
+        Lines.Clear();
+        RecordBytes = 0;
+        DeliveryId = null;
     }
 }

@@ -24,6 +24,9 @@ internal static class BodyFormats
         _ => throw new ArgumentOutOfRangeException(nameof(format), format, null),
     };
 
+    /// <summary>Writes <paramref name="json"/> (valid JSON) in <paramref name="format"/>; for JSON the same array is returned.</summary>
+    public static byte[] Convert(ContentFormat format, byte[] json) => format == ContentFormat.Json ? json : Convert(format, (ReadOnlySpan<byte>)json);
+
     /// <summary>Writes <paramref name="json"/> (valid JSON) in <paramref name="format"/>.</summary>
     public static byte[] Convert(ContentFormat format, ReadOnlySpan<byte> json)
     {

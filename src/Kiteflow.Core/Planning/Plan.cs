@@ -90,6 +90,7 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
         var bodies = batching ? new BatchBodyBuilder(settings.Batching, _destination.Script, settings.Name) : null;
         var batchIndex = 0L;
         var ready = new List<BatchGroup>();
+        var spare = new Stack<BatchGroup>();  // sent groups, kept for their buffers
         var shaper = _destination.Shaper;
         var prefix = _destination.Options.DeliveryIdPrefix;
 
@@ -127,7 +128,7 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
                     var key = headers.Count == 0 ? url : url + "\n" + string.Join("\n", headers.Select(h => h.Key + ":" + h.Value));
                     if (!groups.TryGetValue(key, out var group))
                     {
-                        group = new BatchGroup(key, url, headers);
+                        group = (spare.Count > 0 ? spare.Pop() : new BatchGroup()).Start(key, url, headers);
                         groups[key] = group;
                     }
 
@@ -149,7 +150,7 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
                         {
                             // The record would push the batch over the byte ceiling: send what is there first.
                             ready.Add(Detach(group, groups, oldest));
-                            group = new BatchGroup(key, url, headers);
+                            group = (spare.Count > 0 ? spare.Pop() : new BatchGroup()).Start(key, url, headers);
                             groups[key] = group;
                             deliveryId = shaper.InjectsDeliveryId ? DeliveryIds.For(prefix, record.Position) : null;
                             Shape(record, deliveryId, shaped, shapedWriter);
@@ -185,6 +186,9 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
                 {
                     yield return batchItem;
                 }
+
+                group.Clear();
+                spare.Push(group);
             }
         }
 
