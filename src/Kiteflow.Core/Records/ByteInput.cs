@@ -83,6 +83,30 @@ internal sealed class ByteInput : IDisposable
         }
     }
 
+    /// <summary>
+    /// Called when a scan reached the end of the window inside a record: once the record's bytes pass
+    /// <paramref name="limit"/>, they are dropped (and counted in <paramref name="skip"/>) instead of held,
+    /// so an oversized record is skipped in constant memory. Returns true when bytes were dropped: the
+    /// caller's offsets into the window then start again at 0.
+    /// </summary>
+    public bool MakeRoom(ref SkipState skip, int limit)
+    {
+        var length = End - Start;
+        if (!skip.Active && length > limit)
+        {
+            skip.Active = true;
+        }
+
+        if (!skip.Active)
+        {
+            return false;
+        }
+
+        skip.Skipped += length;
+        DiscardAll();
+        return true;
+    }
+
     /// <summary>Drops every unconsumed byte (used while skipping an oversized record).</summary>
     public void DiscardAll() => Start = End;
 
@@ -100,4 +124,11 @@ internal sealed class ByteInput : IDisposable
     }
 
     public void Dispose() => _stream.Dispose();
+}
+
+/// <summary>Whether the record being scanned passed the size limit, and how many of its bytes were dropped.</summary>
+internal struct SkipState
+{
+    public bool Active;
+    public long Skipped;
 }

@@ -60,7 +60,7 @@ internal sealed class CsvRecordReader : RecordReader
             {
                 if (status != RowStatus.Row)
                 {
-                    throw new InputException($"Line {startLine}: the CSV header row cannot be read ({Describe(status, rowLength, skipped, 0, 0)}).");
+                    throw new InputException($"Line {startLine}: the CSV header row cannot be read ({Describe(status, skipped)}).");
                 }
 
                 if (IsBlankRow(rowLength))
@@ -90,7 +90,7 @@ internal sealed class CsvRecordReader : RecordReader
             ReadResult result;
             if (status != RowStatus.Row)
             {
-                result = ReadResult.Of(new Rejection(position, startLine, RejectionStage.Read, Describe(status, rowLength, skipped, 0, 0)));
+                result = ReadResult.Of(new Rejection(position, startLine, RejectionStage.Read, Describe(status, skipped)));
             }
             else if (_cells.Count != columns)
             {
@@ -120,12 +120,12 @@ internal sealed class CsvRecordReader : RecordReader
     private bool IsBlankRow(int rowLength) =>
         _cells.Count == 1 && !_cells[0].Quoted && _input.Unconsumed[.._cells[0].Length].IndexOfAnyExcept(" \t\r"u8) < 0 && rowLength >= 0;
 
-    private string Describe(RowStatus status, int rowLength, long skipped, int cells, int columns) => status switch
+    /// <summary>Why a row that is not <see cref="RowStatus.Row"/> cannot be read.</summary>
+    private string Describe(RowStatus status, long skipped) => status switch
     {
         RowStatus.Oversized => $"The row is larger than {_parser.Limits.MaxRecordBytes / (1024 * 1024)} MiB ({skipped:N0} bytes or more) and was skipped; check for an unclosed quote or split the row.",
         RowStatus.Unterminated => "The file ends inside a quoted cell; close the quote (a quote inside a cell is written \"\").",
-        RowStatus.Malformed => "A quoted cell has text after its closing quote; quote the whole cell and write quotes inside it as \"\".",
-        _ => $"The row has {cells} cells but the header has {columns}.",
+        _ => "A quoted cell has text after its closing quote; quote the whole cell and write quotes inside it as \"\".",
     };
 
     /// <summary>
@@ -144,21 +144,14 @@ internal sealed class CsvRecordReader : RecordReader
         var afterQuote = false;  // just after a closing quote (or the first of a "" pair)
         var escapes = false;     // the quoted cell holds "" pairs
         var malformed = false;
-        var oversized = false;
+        var skip = default(SkipState);
         while (true)
         {
             var window = _input.Unconsumed;
             if (cursor >= window.Length)
             {
-                if (!oversized && window.Length > _parser.Limits.MaxRecordBytes)
+                if (_input.MakeRoom(ref skip, _parser.Limits.MaxRecordBytes))
                 {
-                    oversized = true;
-                }
-
-                if (oversized)
-                {
-                    skipped += window.Length;
-                    _input.DiscardAll();
                     cursor = 0;
                     cellStart = 0;
                 }
@@ -170,8 +163,9 @@ internal sealed class CsvRecordReader : RecordReader
 
                 // End of input. Fill may have moved the bytes: take the window again.
                 window = _input.Unconsumed;
-                if (oversized)
+                if (skip.Active)
                 {
+                    skipped = skip.Skipped;
                     return RowStatus.Oversized;
                 }
 
@@ -246,9 +240,9 @@ internal sealed class CsvRecordReader : RecordReader
                 AddCell(cellStart, end, quoted, escapes, window);
                 _line++;
                 rowLength = cursor + 1;
-                if (oversized)
+                if (skip.Active)
                 {
-                    skipped += rowLength;
+                    skipped = skip.Skipped + rowLength;
                     _input.Start += rowLength;
                     rowLength = 0;
                     return RowStatus.Oversized;

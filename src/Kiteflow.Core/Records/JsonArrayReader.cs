@@ -90,30 +90,22 @@ internal sealed class JsonArrayReader : RecordReader
         var depth = 0;
         var inString = false;
         var cursor = 0;
-        var oversized = false;
-        var skipped = 0L;
+        var skip = default(SkipState);
         while (true)
         {
             var window = _input.Unconsumed;
             if (cursor >= window.Length)
             {
-                if (!oversized && window.Length > _parser.Limits.MaxRecordBytes)
+                if (_input.MakeRoom(ref skip, _parser.Limits.MaxRecordBytes))
                 {
-                    oversized = true;
-                }
-
-                if (oversized)
-                {
-                    skipped += window.Length;
-                    _input.DiscardAll();
                     cursor = 0;
                 }
 
                 if (!_input.Fill())
                 {
-                    var length = skipped + _input.Unconsumed.Length;
+                    var length = skip.Skipped + _input.Unconsumed.Length;
                     _input.DiscardAll();
-                    return oversized
+                    return skip.Active
                         ? _parser.Oversized(position, startLine, length)
                         : ReadResult.Of(new Rejection(position, startLine, RejectionStage.Read, "Malformed JSON: the file ends inside this record."));
                 }
@@ -198,8 +190,8 @@ internal sealed class JsonArrayReader : RecordReader
             }
 
             var item = window[..itemEnd].TrimEnd(" \t\r\n"u8);
-            var total = skipped + itemEnd;
-            var result = oversized || total > _parser.Limits.MaxRecordBytes
+            var total = skip.Skipped + itemEnd;
+            var result = skip.Active || total > _parser.Limits.MaxRecordBytes
                 ? _parser.Oversized(position, startLine, total)
                 : _parser.Parse(item, position, startLine);
             _input.Start += itemEnd;
