@@ -68,13 +68,18 @@ internal sealed class DeliveryRunner
         await CheckTokenAsync(client, cancellationToken).ConfigureAwait(false);
 
         await using var responses = JsonLinesOutput.Open(_options.ResponsesPath, append: true);
+        await using var forwarder = settings.ResponseWebhook.Enabled && settings.ResponseWebhook.ForwardUrl is { } forwardUrl
+            ? new ResponseForwarder(new Uri(forwardUrl), _options.TimeProvider)
+            : null;
+
         await using var rejected = JsonLinesOutput.Open(_options.RejectedPath, append: false);
         var rejectedRecords = new RejectedRecords(rejected);
         var pacing = settings.Delivery.Pacing;
         await using var pacer = new BuildkitePacer(pacing ? settings.Delivery.OrganizationRequestsPerMinute : null, pacing ? settings.Delivery.UserRequestsPerMinute : null, _options.TimeProvider);
         _pacer = pacer;
-        var sender = new RequestSender(client, _credential.RevealToken(), TimeSpan.FromSeconds(settings.Delivery.TimeoutSeconds), _options.TimeProvider, keepSuccessDetail: responses.IsEnabled);
-        _deliverer = new BatchDeliverer(sender, pacer, _ledger, new ResponseRecords(responses, settings.Name), _options.RunKey, _destination, _options.TimeProvider);
+        var responseRecords = new ResponseRecords(responses, settings.Name, forwarder);
+        var sender = new RequestSender(client, _credential.RevealToken(), TimeSpan.FromSeconds(settings.Delivery.TimeoutSeconds), _options.TimeProvider, keepSuccessDetail: responseRecords.IsEnabled);
+        _deliverer = new BatchDeliverer(sender, pacer, _ledger, responseRecords, _options.RunKey, _destination, _options.TimeProvider);
         var resuming = await _ledger.CountAsync(_options.RunKey, cancellationToken).ConfigureAwait(false) > 0;
 
         using var plan = _destination.Plan(reader);
@@ -117,6 +122,12 @@ internal sealed class DeliveryRunner
             ExceptionDispatchInfo.Throw(failures.Find(e => e is not OperationCanceledException) ?? failures[0]);
         }
 
+        if (forwarder is not null)
+        {
+            // Every queued record is sent before the summary counts them (disposing again later is harmless).
+            await forwarder.DisposeAsync().ConfigureAwait(false);
+        }
+
         _clock.Stop();
         return new DeliverySummary
         {
@@ -127,6 +138,8 @@ internal sealed class DeliveryRunner
             Requests = _deliverer.Requests,
             Retries = _deliverer.Retries,
             RateLimitWaits = pacer.Waits + _deliverer.RateLimited,
+            ResponsesForwarded = forwarder?.Forwarded,
+            ResponsesNotForwarded = forwarder?.Failed,
             DurationMs = (long)_clock.Elapsed.TotalMilliseconds,
         };
     }

@@ -72,7 +72,7 @@ internal static class SendCommand
             error.WriteLine($"kiteflow: warning: {warning}");
         }
 
-        if (destination.Settings.ResponseWebhook.Enabled && request.Responses is null)
+        if (destination.Settings.ResponseWebhook.Enabled && request.Responses is null && destination.Settings.ResponseWebhook.ForwardUrl is null)
         {
             error.WriteLine("kiteflow: warning: responseWebhook is on; pass --responses FILE to keep the response records.");
         }
@@ -187,6 +187,11 @@ internal static class SendCommand
         if (request.Responses is { } responses)
         {
             output.WriteLine($"  responses: {responses}");
+        }
+
+        if (summary.ResponsesForwarded is { } forwarded)
+        {
+            output.WriteLine($"  forwarded: {forwarded:N0} response records to responseWebhook.forwardUrl{(summary.ResponsesNotForwarded > 0 ? $", {summary.ResponsesNotForwarded:N0} not accepted after every attempt (they are in --responses)" : string.Empty)}");
         }
 
         if (request.Rejected is { } rejected)

@@ -27,6 +27,14 @@ public sealed record DeliverySummary
     /// <summary>How many times a request waited for a rate-limit window (the pacer's waits and 429s).</summary>
     public long RateLimitWaits { get; init; }
 
+    /// <summary>Response records POSTed to <c>responseWebhook.forwardUrl</c>; null when none is set.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public long? ResponsesForwarded { get; init; }
+
+    /// <summary>Response records the forward URL did not accept after every attempt; null when none is set.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public long? ResponsesNotForwarded { get; init; }
+
     /// <summary>The run's wall time.</summary>
     public long DurationMs { get; init; }
 }

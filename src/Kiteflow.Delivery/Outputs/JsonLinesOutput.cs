@@ -60,6 +60,21 @@ internal sealed class JsonLinesOutput : IAsyncDisposable
         }
     }
 
+    /// <summary>Writes one line of JSON already serialized (without its newline).</summary>
+    public void WriteLine(ReadOnlySpan<byte> json)
+    {
+        if (_stream is null)
+        {
+            return;
+        }
+
+        lock (_lock)
+        {
+            _stream.Write(json);
+            _stream.Write("\n"u8);
+        }
+    }
+
     /// <summary>Pushes written lines to the file.</summary>
     public void Flush()
     {

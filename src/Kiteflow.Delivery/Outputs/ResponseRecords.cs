@@ -1,3 +1,6 @@
+using System.Buffers;
+using System.Text.Json;
+using Kiteflow.Core.Json;
 using Kiteflow.Core.Planning;
 using Kiteflow.Delivery.Sending;
 
@@ -8,16 +11,38 @@ namespace Kiteflow.Delivery.Outputs;
 /// request as sent (Authorization redacted), the response, the records it carried, the attempt, the
 /// duration and when it was sent.
 /// </summary>
-internal sealed class ResponseRecords(JsonLinesOutput output, string destination)
+/// <param name="output">The response records file, or <see cref="JsonLinesOutput.None"/>.</param>
+/// <param name="destination">The destination's name, written into each record.</param>
+/// <param name="forwarder">Where each record is also POSTed (<c>responseWebhook.forwardUrl</c>), if anywhere.</param>
+internal sealed class ResponseRecords(JsonLinesOutput output, string destination, ResponseForwarder? forwarder = null)
 {
     /// <summary>How the token shows in every output.</summary>
     public const string RedactedAuthorization = "Bearer ••••";
 
-    public bool IsEnabled => output.IsEnabled;
+    public bool IsEnabled => output.IsEnabled || forwarder is not null;
 
-    public void Write(PlannedRequest request, AttemptOutcome outcome) => output.Write((request, outcome, destination), static (writer, state) =>
+    public async ValueTask WriteAsync(PlannedRequest request, AttemptOutcome outcome, CancellationToken cancellationToken)
     {
-        var (request, outcome, destination) = state;
+        if (!IsEnabled)
+        {
+            return;
+        }
+
+        var buffer = new ArrayBufferWriter<byte>(2048);
+        using (var writer = new Utf8JsonWriter(buffer, MinimalJsonEncoder.CompactWriterOptions))
+        {
+            WriteRecord(writer, request, outcome, destination);
+        }
+
+        output.WriteLine(buffer.WrittenSpan);
+        if (forwarder is not null)
+        {
+            await forwarder.EnqueueAsync(buffer.WrittenSpan.ToArray(), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static void WriteRecord(Utf8JsonWriter writer, PlannedRequest request, AttemptOutcome outcome, string destination)
+    {
         writer.WriteStartObject();
         writer.WriteString("destination", destination);
         writer.WriteStartObject("request");
@@ -83,5 +108,5 @@ internal sealed class ResponseRecords(JsonLinesOutput output, string destination
         writer.WriteNumber("durationMs", Math.Round(outcome.Duration.TotalMilliseconds, 1));
         writer.WriteString("sentAt", outcome.SentAt);
         writer.WriteEndObject();
-    });
+    }
 }

@@ -145,7 +145,7 @@ internal sealed class BatchDeliverer
                 Interlocked.Increment(ref _rateLimited);
             }
 
-            _responses.Write(state.Request, outcome);
+            await _responses.WriteAsync(state.Request, outcome, cancellationToken).ConfigureAwait(false);
             state.LookUpFirst = _isCreateBuild && outcome.MayHaveBeenProcessed;
             return outcome;
         }

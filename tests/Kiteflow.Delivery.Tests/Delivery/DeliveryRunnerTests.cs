@@ -225,4 +225,30 @@ public sealed class DeliveryRunnerTests
         var log = await new HttpClient().GetStringAsync(new Uri(run.Sandbox.BaseAddress, "/_sandbox/requests"));
         Assert.Contains("Bearer", log);
     }
+
+    [Fact]
+    public async Task Send_ForwardUrl_EveryResponseRecordPostedThere_WithoutTheToken()
+    {
+        await using var run = await SandboxRun.StartAsync();
+        var forward = new Uri(run.Sandbox.BaseAddress, "/forwarded-responses").ToString();
+        var destination = SandboxRun.TriggerBuilds.Replace("\"delivery\":", $"\"responseWebhook\":{{\"enabled\":true,\"forwardUrl\":\"{forward}\"}},\"delivery\":", StringComparison.Ordinal);
+
+        var summary = await run.SendAsync(destination, SandboxRun.BuildRecords(5));
+
+        Assert.Equal(5L, summary.Delivered);
+        var forwarded = (await run.RequestsAsync()).Where(r => (string?)r["path"] == "/forwarded-responses").ToList();
+        Assert.Equal(5, forwarded.Count);
+        Assert.All(forwarded, r =>
+        {
+            Assert.Equal("POST", (string?)r["method"]);
+            Assert.Null(r["headers"]!["Authorization"]);
+            var record = System.Text.Json.Nodes.JsonNode.Parse((string)r["body"]!)!;
+            Assert.Equal(201, (int)record["response"]!["status"]!);
+            Assert.Equal("Bearer ••••", (string?)record["request"]!["headers"]!["Authorization"]);
+        });
+
+        // The sandbox answers 404 to a path it does not know: counted as not accepted, after retries.
+        Assert.Equal(0L, summary.ResponsesForwarded);
+        Assert.Equal(5L, summary.ResponsesNotForwarded);
+    }
 }
