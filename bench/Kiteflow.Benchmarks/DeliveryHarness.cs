@@ -10,7 +10,9 @@ namespace Kiteflow.Benchmarks;
 /// <summary>
 /// End to end against a minimal loopback receiver (nginx answering 201), pacing off: `kiteflow send`
 /// against a bare HttpClient loop that POSTs the same bodies with the same concurrency, measured in the
-/// same run. Reports records per second for both, their ratio, and kiteflow's peak resident memory.
+/// same run. Both are timed as whole processes (start-up and JIT included), since kiteflow's figure is
+/// one: the baseline process streams the bodies, planned beforehand, from a file. Reports records per
+/// second for both, their ratio, and peak resident memory.
 /// </summary>
 internal static class DeliveryHarness
 {
@@ -46,11 +48,10 @@ internal static class DeliveryHarness
     {
         var input = BenchSupport.Records(records);
         var destination = WriteDestination(batchSize);
-        var bodies = PlanBodies(destination, input, receiver);
-        GC.Collect();
-
-        var baseline = Baseline(bodies);
+        var (bodiesFile, requestCount) = PlanBodies(destination, input, receiver);
+        var baseline = RunBaselineProcess(bodiesFile);
         var (elapsed, peak, _) = Send(destination, input, receiver);
+        File.Delete(bodiesFile);
         var baselineRate = records / baseline.TotalSeconds;
         var kiteflowRate = records / elapsed.TotalSeconds;
         var peer = "| — | — | — |";
@@ -61,7 +62,7 @@ internal static class DeliveryHarness
             peer = $"| {syslogRate:N0} | {syslogRate / baselineRate:N2} | {syslogPeak / (1024 * 1024):N0} MiB |";
         }
 
-        Console.WriteLine($"| {name} | {records:N0} | {bodies.Count:N0} | {baselineRate:N0} | {kiteflowRate:N0} | {kiteflowRate / baselineRate:N2} | {peak / (1024 * 1024):N0} MiB {peer}");
+        Console.WriteLine($"| {name} | {records:N0} | {requestCount:N0} | {baselineRate:N0} | {kiteflowRate:N0} | {kiteflowRate / baselineRate:N2} | {peak / (1024 * 1024):N0} MiB {peer}");
     }
 
     private static (TimeSpan Elapsed, long Peak, string Output) Send(string destination, string input, Uri receiver)
@@ -91,27 +92,71 @@ internal static class DeliveryHarness
         return path;
     }
 
-    /// <summary>The bodies kiteflow will send, planned up front (not timed) so the baseline sends exactly them.</summary>
-    private static List<(string Url, byte[] Body)> PlanBodies(string destinationPath, string input, Uri receiver)
+    /// <summary>The bodies kiteflow will send, planned up front (not timed) into a file the baseline streams.</summary>
+    private static (string Path, int Count) PlanBodies(string destinationPath, string input, Uri receiver)
     {
         var (settings, _) = DestinationSettingsReader.ReadFile(destinationPath);
         var destination = Destination.Compile(settings, new PlannerOptions { ApiBase = receiver }).Destination!;
-        using var plan = destination.Plan(RecordReader.Open(input));
-        return plan.Where(i => i.Request is not null).Select(i => (i.Request!.Url, i.Request.Body!)).ToList();
+        var path = Path.Combine(BenchSupport.WorkDirectory, $"bodies-{Guid.NewGuid():N}.bin");
+        var count = 0;
+        using (var file = new BinaryWriter(new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20)))
+        using (var plan = destination.Plan(RecordReader.Open(input)))
+        {
+            foreach (var item in plan)
+            {
+                if (item.Request is { } request)
+                {
+                    file.Write(request.Url);
+                    file.Write(request.Body!.Length);
+                    file.Write(request.Body);
+                    count++;
+                }
+            }
+        }
+
+        return (path, count);
     }
 
-    /// <summary>A bare HttpClient loop: <see cref="Concurrency"/> tasks POSTing the bodies in turn.</summary>
-    private static TimeSpan Baseline(List<(string Url, byte[] Body)> bodies)
+    private static TimeSpan RunBaselineProcess(string bodiesFile)
     {
-        using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = Concurrency + 2 });
-        var next = -1;
         var stopwatch = Stopwatch.StartNew();
+        using var process = Process.Start(new ProcessStartInfo("dotnet", [typeof(DeliveryHarness).Assembly.Location, "baseline-post", bodiesFile]) { RedirectStandardError = true })!;
+        process.WaitForExit();
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException("the baseline failed: " + process.StandardError.ReadToEnd());
+        }
+
+        return stopwatch.Elapsed;
+    }
+
+    /// <summary>
+    /// The baseline, as its own process: a bare HttpClient loop, <see cref="Concurrency"/> tasks POSTing the
+    /// bodies of <paramref name="args"/>[0] in turn, each with the token and a JSON content type.
+    /// </summary>
+    public static int BaselinePost(string[] args)
+    {
+        using var file = new BinaryReader(new FileStream(args[0], FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20));
+        var gate = new Lock();
+        using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = Concurrency + 2 });
         var workers = Enumerable.Range(0, Concurrency).Select(_ => Task.Run(async () =>
         {
-            int i;
-            while ((i = Interlocked.Increment(ref next)) < bodies.Count)
+            while (true)
             {
-                using var request = new HttpRequestMessage(HttpMethod.Post, bodies[i].Url) { Content = new ByteArrayContent(bodies[i].Body) };
+                string url;
+                byte[] body;
+                lock (gate)
+                {
+                    if (file.BaseStream.Position >= file.BaseStream.Length)
+                    {
+                        return;
+                    }
+
+                    url = file.ReadString();
+                    body = file.ReadBytes(file.ReadInt32());
+                }
+
+                using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new ByteArrayContent(body) };
                 request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
                 request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Token);
                 using var response = await client.SendAsync(request).ConfigureAwait(false);
@@ -120,7 +165,7 @@ internal static class DeliveryHarness
             }
         })).ToArray();
         Task.WaitAll(workers);
-        return stopwatch.Elapsed;
+        return 0;
     }
 }
 
@@ -170,7 +215,7 @@ internal sealed class Nginx : IDisposable
               }
             }
             """);
-        var process = Process.Start(new ProcessStartInfo("nginx", ["-c", config, "-p", directory]) { RedirectStandardError = true })!;
+        var process = Process.Start(new ProcessStartInfo("nginx", ["-c", config, "-p", directory]) { RedirectStandardError = true, RedirectStandardOutput = true })!;
         var baseAddress = new Uri($"http://127.0.0.1:{port}");
         using var probe = new HttpClient();
         for (var i = 0; i < 100; i++)
@@ -191,8 +236,17 @@ internal sealed class Nginx : IDisposable
 
     public void Dispose()
     {
-        _process.Kill();
-        _process.WaitForExit();
+        // SIGTERM lets the master stop its workers; SIGKILL (Process.Kill) would orphan them.
+        using (var stop = Process.Start("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)]))
+        {
+            stop.WaitForExit();
+        }
+
+        if (!_process.WaitForExit(10_000))
+        {
+            _process.Kill(entireProcessTree: true);
+        }
+
         _process.Dispose();
         Directory.Delete(_directory, recursive: true);
     }

@@ -13,6 +13,8 @@ switch (which)
         break;
     case "pacing":
         return await PacingHarness.RunAsync(args[1..]);
+    case "baseline-post":
+        return DeliveryHarness.BaselinePost(args[1..]);
     case "delivery":
         return DeliveryHarness.Run(args[1..]);
     case "delivery-memory":
