@@ -11,8 +11,8 @@ internal static class PreviewHarness
 {
     public static int Run(string[] args)
     {
-        var root = FindRoot();
-        var cli = Path.Combine(root, "src", "Kiteflow.Cli", "bin", "Release", "net10.0", "kiteflow.dll");
+        var root = BenchSupport.Root;
+        var cli = BenchSupport.Cli;
         if (!File.Exists(cli))
         {
             Console.Error.WriteLine($"Build the CLI first: dotnet build -c Release {Path.Combine(root, "src", "Kiteflow.Cli")}");
@@ -20,8 +20,7 @@ internal static class PreviewHarness
         }
 
         var size = args.Length > 0 ? long.Parse(args[0], System.Globalization.CultureInfo.InvariantCulture) : 1L << 30;
-        var directory = Path.Combine(Path.GetTempPath(), "kiteflow-bench");
-        Directory.CreateDirectory(directory);
+        var directory = BenchSupport.WorkDirectory;
         var big = Path.Combine(directory, $"builds-{size}.jsonl");
         var small = Path.Combine(directory, "builds-1000.jsonl");
         Generate(big, size);
@@ -95,18 +94,5 @@ internal static class PreviewHarness
     {
         var sorted = values.Order().ToList();
         return sorted[sorted.Count / 2];
-    }
-
-    private static string FindRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "Kiteflow.slnx")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("Kiteflow.slnx not found");
     }
 }

@@ -15,9 +15,6 @@ namespace Kiteflow.Cli.Commands;
 /// </summary>
 internal static class PreviewCommand
 {
-    /// <summary>What the preview shows in place of the token.</summary>
-    public const string RedactedAuthorization = "Bearer ••••";
-
     public static Command Create()
     {
         var destination = CommonOptions.Destination();
@@ -110,19 +107,6 @@ internal static class PreviewCommand
         return true;
     }
 
-    /// <summary>The headers as they will be sent, the token redacted.</summary>
-    public static List<KeyValuePair<string, string>> DisplayHeaders(PlannedRequest request)
-    {
-        var headers = new List<KeyValuePair<string, string>> { new("Authorization", RedactedAuthorization) };
-        if (request.ContentType is { } contentType)
-        {
-            headers.Add(new("Content-Type", contentType));
-        }
-
-        headers.AddRange(request.Headers);
-        return headers;
-    }
-
     private static void WriteJson(Destination destination, List<PlannedRequest> requests, List<Rejection> rejections, IReadOnlyList<string> warnings, TextWriter output)
     {
         var buffer = new ArrayBufferWriter<byte>();
@@ -139,7 +123,7 @@ internal static class PreviewCommand
                 writer.WriteString("method", request.Method);
                 writer.WriteString("url", request.Url);
                 writer.WriteStartObject("headers");
-                foreach (var group in DisplayHeaders(request).GroupBy(h => h.Key, StringComparer.OrdinalIgnoreCase))
+                foreach (var group in request.DisplayHeaders().GroupBy(h => h.Key, StringComparer.OrdinalIgnoreCase))
                 {
                     writer.WriteString(group.First().Key, string.Join(", ", group.Select(h => h.Value)));
                 }
@@ -219,7 +203,7 @@ internal static class PreviewCommand
             var records = request.Records.Length == 1 ? $"record {request.Records[0]}" : $"records {request.Records[0]}–{request.Records[^1]} ({request.Records.Length})";
             output.WriteLine($"Request {request.Index + 1} · {records}");
             output.WriteLine($"  {request.Method} {request.Url}");
-            foreach (var (name, value) in DisplayHeaders(request))
+            foreach (var (name, value) in request.DisplayHeaders())
             {
                 output.WriteLine($"  {name}: {value}");
             }

@@ -22,6 +22,25 @@ public static class JsonText
         return buffer.WrittenSpan.ToArray();
     }
 
+    /// <summary>Whether <paramref name="text"/> is one whole JSON value (an empty text is not).</summary>
+    public static bool IsValid(string text)
+    {
+        if (text.Length == 0)
+        {
+            return false;
+        }
+
+        try
+        {
+            using var _ = JsonDocument.Parse(text);
+            return true;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>The value indented for reading.</summary>
     public static string Indented(JsonElement value)
     {

@@ -3,6 +3,9 @@ namespace Kiteflow.Core.Planning;
 /// <summary>One request the planner computed: exactly what will be sent, and which records it carries.</summary>
 public sealed class PlannedRequest
 {
+    /// <summary>How the Authorization header shows in every preview and output: the token never does.</summary>
+    public const string RedactedAuthorization = "Bearer ••••";
+
     internal PlannedRequest(long index, string method, string url, IReadOnlyList<KeyValuePair<string, string>> headers, string? contentType, byte[]? body, bool bodyIsJson, long[] records, string? deliveryId, IReadOnlyList<string>? recordTexts, long[]? lines = null)
     {
         Index = index;
@@ -50,4 +53,19 @@ public sealed class PlannedRequest
 
     /// <summary>The input line each record starts on, when <see cref="PlannerOptions.KeepRecordText"/> is on.</summary>
     public long[]? Lines { get; }
+
+    /// <summary>The headers as they will be sent, in order, the token shown as <see cref="RedactedAuthorization"/>.</summary>
+    public IEnumerable<KeyValuePair<string, string>> DisplayHeaders()
+    {
+        yield return new("Authorization", RedactedAuthorization);
+        if (ContentType is { } contentType)
+        {
+            yield return new("Content-Type", contentType);
+        }
+
+        foreach (var header in Headers)
+        {
+            yield return header;
+        }
+    }
 }

@@ -1,5 +1,5 @@
-using System.Text.Json;
 using Kiteflow.Core;
+using Kiteflow.Core.Json;
 
 namespace Kiteflow.Delivery.Outputs;
 
@@ -42,7 +42,7 @@ internal sealed class RejectedRecords(JsonLinesOutput output)
 
             if (s.response is { } response)
             {
-                OutputJson.WriteBody(writer, "response", response, IsJson(response));
+                OutputJson.WriteBody(writer, "response", response, JsonText.IsValid(response));
             }
 
             if (s.possiblyDelivered)
@@ -58,17 +58,4 @@ internal sealed class RejectedRecords(JsonLinesOutput output)
             writer.WriteEndObject();
             writer.WriteEndObject();
         });
-
-    private static bool IsJson(string text)
-    {
-        try
-        {
-            using var _ = JsonDocument.Parse(text);
-            return true;
-        }
-        catch (JsonException)
-        {
-            return false;
-        }
-    }
 }

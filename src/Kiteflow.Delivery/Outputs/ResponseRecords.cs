@@ -16,9 +16,6 @@ namespace Kiteflow.Delivery.Outputs;
 /// <param name="forwarder">Where each record is also POSTed (<c>responseWebhook.forwardUrl</c>), if anywhere.</param>
 internal sealed class ResponseRecords(JsonLinesOutput output, string destination, ResponseForwarder? forwarder = null)
 {
-    /// <summary>How the token shows in every output.</summary>
-    public const string RedactedAuthorization = "Bearer ••••";
-
     public bool IsEnabled => output.IsEnabled || forwarder is not null;
 
     public async ValueTask WriteAsync(PlannedRequest request, AttemptOutcome outcome, CancellationToken cancellationToken)
@@ -49,13 +46,7 @@ internal sealed class ResponseRecords(JsonLinesOutput output, string destination
         writer.WriteString("method", request.Method);
         writer.WriteString("url", request.Url);
         writer.WriteStartObject("headers");
-        writer.WriteString("Authorization", RedactedAuthorization);
-        if (request.ContentType is { } contentType)
-        {
-            writer.WriteString("Content-Type", contentType);
-        }
-
-        foreach (var (name, value) in request.Headers)
+        foreach (var (name, value) in request.DisplayHeaders())
         {
             writer.WriteString(name, value);
         }

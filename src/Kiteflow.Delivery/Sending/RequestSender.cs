@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
+using Kiteflow.Core.Json;
 using Kiteflow.Core.Planning;
 using Kiteflow.Delivery.Pacing;
 
@@ -95,7 +96,7 @@ internal sealed class RequestSender
                 }
 
                 var text = await response.Content.ReadAsStringAsync(linked.Token).ConfigureAwait(false);
-                var isJson = response.Content.Headers.ContentType?.MediaType?.Contains("json", StringComparison.OrdinalIgnoreCase) == true && IsJson(text);
+                var isJson = response.Content.Headers.ContentType?.MediaType?.Contains("json", StringComparison.OrdinalIgnoreCase) == true && JsonText.IsValid(text);
                 return new AttemptOutcome(kind, attempt, sentAt, Stopwatch.GetElapsedTime(started))
                 {
                     Status = status,
@@ -155,24 +156,6 @@ internal sealed class RequestSender
         }
 
         return kept;
-    }
-
-    private static bool IsJson(string text)
-    {
-        if (text.Length == 0)
-        {
-            return false;
-        }
-
-        try
-        {
-            using var _ = JsonDocument.Parse(text);
-            return true;
-        }
-        catch (JsonException)
-        {
-            return false;
-        }
     }
 
     /// <summary>Buildkite's message (and validation errors) from an error body, or the start of the body.</summary>
