@@ -93,7 +93,7 @@ internal static class DeliveryHarness
     }
 
     /// <summary>The bodies kiteflow will send, planned up front (not timed) into a file the baseline streams.</summary>
-    private static (string Path, int Count) PlanBodies(string destinationPath, string input, Uri receiver)
+    public static (string Path, int Count) PlanBodies(string destinationPath, string input, Uri receiver)
     {
         var (settings, _) = DestinationSettingsReader.ReadFile(destinationPath);
         var destination = Destination.Compile(settings, new PlannerOptions { ApiBase = receiver }).Destination!;

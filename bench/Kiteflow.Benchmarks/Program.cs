@@ -15,6 +15,10 @@ switch (which)
         return await PacingHarness.RunAsync(args[1..]);
     case "baseline-post":
         return DeliveryHarness.BaselinePost(args[1..]);
+    case "plan-bodies":
+        // plan-bodies DESTINATION INPUT API-BASE: writes the bodies the baseline posts, for profiling by hand
+        Console.WriteLine(DeliveryHarness.PlanBodies(args[1], args[2], new Uri(args[3])).Path);
+        break;
     case "delivery":
         return DeliveryHarness.Run(args[1..]);
     case "delivery-memory":
