@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Text;
 
 namespace Kiteflow.Core.Batching;
 
@@ -44,11 +45,27 @@ internal sealed class BatchGroup
     /// <summary>The group's node in the planner's oldest-first list.</summary>
     public LinkedListNode<BatchGroup>? Node { get; set; }
 
-    public void Add(long position, long line, ReadOnlySpan<byte> shapedJson, ReadOnlySpan<byte> recordText, bool keepText)
+    /// <summary>
+    /// Adds a record's shaped JSON; when <paramref name="idAt"/> is not -1, the batch's delivery id is
+    /// spliced in there (see <see cref="Shaping.BodyShaper.Write"/>).
+    /// </summary>
+    public void Add(long position, long line, ReadOnlySpan<byte> shapedJson, int idAt, string? deliveryId, ReadOnlySpan<byte> recordText, bool keepText)
     {
-        _slices.Add((_json.WrittenCount, shapedJson.Length));
-        _json.Write(shapedJson);
-        RecordBytes += shapedJson.Length;
+        var start = _json.WrittenCount;
+        if (idAt < 0 || deliveryId is null)
+        {
+            _json.Write(shapedJson);
+        }
+        else
+        {
+            _json.Write(shapedJson[..idAt]);
+            _json.Advance(Encoding.ASCII.GetBytes(deliveryId, _json.GetSpan(deliveryId.Length)));  // delivery ids are ASCII
+            _json.Write(shapedJson[idAt..]);
+        }
+
+        var length = _json.WrittenCount - start;
+        _slices.Add((start, length));
+        RecordBytes += length;
         Positions.Add(position);
         if (keepText)
         {

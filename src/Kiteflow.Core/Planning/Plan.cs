@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Collections;
+using System.Runtime.ExceptionServices;
 using System.Text;
 using System.Text.Json;
 using Kiteflow.Core.Batching;
@@ -7,6 +8,7 @@ using Kiteflow.Core.Formats;
 using Kiteflow.Core.Json;
 using Kiteflow.Core.Records;
 using Kiteflow.Core.Settings;
+using Kiteflow.Core.Shaping;
 using Kiteflow.Core.Templating;
 
 namespace Kiteflow.Core.Planning;
@@ -79,11 +81,6 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
     private IEnumerable<PlanItem> Items()
     {
         var settings = _destination.Settings;
-        var clock = new TemplateClock(_destination.Options.TimeProvider, settings.DateFormat, settings.DateUnit);
-        var urlBuilder = new StringBuilder(256);
-        var scratch = new StringBuilder(64);
-        var shaped = new ArrayBufferWriter<byte>(4096);
-        using var shapedWriter = new Utf8JsonWriter(shaped, MinimalJsonEncoder.CompactWriterOptions);
         var batching = settings.Batching.Enabled;
         var groups = new Dictionary<string, BatchGroup>(StringComparer.Ordinal);
         var oldest = new LinkedList<BatchGroup>();
@@ -91,104 +88,89 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
         var batchIndex = 0L;
         var ready = new List<BatchGroup>();
         var spare = new Stack<BatchGroup>();  // sent groups, kept for their buffers
-        var shaper = _destination.Shaper;
+        var injects = _destination.Shaper.InjectsDeliveryId;
         var prefix = _destination.Options.DeliveryIdPrefix;
+        var limit = settings.Batching.MaxBatchBytes;
 
-        foreach (var read in _reader)
+        foreach (var chunk in PreparedChunks())
         {
-            RecordsRead++;
-            if (read.Rejection is { } readRejection)
+            NoteUnknownFields(chunk);
+            for (var i = 0; i < chunk.Count; i++)
             {
-                RecordsRejected++;
-                yield return PlanItem.Of(readRejection);
-                continue;
-            }
+                RecordsRead++;
+                ref readonly var prepared = ref chunk.Items[i];
+                if (prepared.Rejection is { } rejection)
+                {
+                    RecordsRejected++;
+                    yield return PlanItem.Of(rejection);
+                    continue;
+                }
 
-            var record = read.Record!;
-            PlanItem? single = null;
-            ready.Clear();
-            using (record)
-            {
-                urlBuilder.Clear();
-                var problem = _destination.Url.Resolve(record.Value, clock, urlBuilder);
-                var headerList = _destination.Headers.Count == 0 ? null : new List<KeyValuePair<string, string>>(_destination.Headers.Count);
-                problem ??= headerList is null ? null : _destination.Headers.Resolve(record.Value, clock, headerList, scratch);
-                var headers = (IReadOnlyList<KeyValuePair<string, string>>?)headerList ?? NoHeaders;
-                if (problem is not null)
+                var record = chunk.Reads[i].Record!;
+                if (!batching)
                 {
-                    single = Reject(record, RejectionStage.Template, problem);
+                    RequestsPlanned++;
+                    yield return PlanItem.Of(new PlannedRequest(RequestsPlanned - 1, settings.Method, prepared.Url!, prepared.Headers!, _destination.ContentType, prepared.Body, prepared.Body is not null && settings.ContentFormat == ContentFormat.Json, [record.Position], prepared.DeliveryId, _keepText ? RecordTexts.Of(record.Utf8Json) : null, _keepText ? [record.Line] : null));
+                    continue;
                 }
-                else if (!batching)
+
+                ready.Clear();
+                var shaped = chunk.Shaped.WrittenSpan.Slice(prepared.ShapedOffset, prepared.ShapedLength);
+                var key = prepared.Headers!.Count == 0 ? prepared.Url! : prepared.Url + "\n" + string.Join("\n", prepared.Headers.Select(h => h.Key + ":" + h.Value));
+                if (!groups.TryGetValue(key, out var group))
                 {
-                    single = PlanSingle(record, urlBuilder.ToString(), headers, shaped, shapedWriter, prefix);
+                    group = (spare.Count > 0 ? spare.Pop() : new BatchGroup()).Start(key, prepared.Url!, prepared.Headers);
+                    groups[key] = group;
                 }
-                else
+
+                var deliveryId = group.DeliveryId ?? (injects ? DeliveryIds.For(prefix, record.Position) : null);
+                var size = shaped.Length + (prepared.IdAt >= 0 ? deliveryId!.Length : 0);
+                if (bodies!.SizeOf(1, size) > limit)
                 {
-                    var url = urlBuilder.ToString();
-                    var key = headers.Count == 0 ? url : url + "\n" + string.Join("\n", headers.Select(h => h.Key + ":" + h.Value));
-                    if (!groups.TryGetValue(key, out var group))
+                    if (group.Count == 0)
                     {
-                        group = (spare.Count > 0 ? spare.Pop() : new BatchGroup()).Start(key, url, headers);
-                        groups[key] = group;
+                        groups.Remove(key);
                     }
 
-                    var deliveryId = group.DeliveryId ?? (shaper.InjectsDeliveryId ? DeliveryIds.For(prefix, record.Position) : null);
-                    Shape(record, deliveryId, shaped, shapedWriter);
-
-                    var limit = settings.Batching.MaxBatchBytes;
-                    if (bodies!.SizeOf(1, shaped.WrittenCount) > limit)
-                    {
-                        single = Reject(record, RejectionStage.Validate, $"The record makes a body of {bodies.SizeOf(1, shaped.WrittenCount):N0} bytes, more than batching.maxBatchBytes ({limit:N0}); raise the limit or leave large attributes out.");
-                        if (group.Count == 0)
-                        {
-                            groups.Remove(key);
-                        }
-                    }
-                    else
-                    {
-                        if (group.Count > 0 && bodies.SizeOf(group.Count + 1, group.RecordBytes + shaped.WrittenCount) > limit)
-                        {
-                            // The record would push the batch over the byte ceiling: send what is there first.
-                            ready.Add(Detach(group, groups, oldest));
-                            group = (spare.Count > 0 ? spare.Pop() : new BatchGroup()).Start(key, url, headers);
-                            groups[key] = group;
-                            deliveryId = shaper.InjectsDeliveryId ? DeliveryIds.For(prefix, record.Position) : null;
-                            Shape(record, deliveryId, shaped, shapedWriter);
-                        }
-
-                        if (group.Count == 0)
-                        {
-                            group.DeliveryId = deliveryId;
-                            group.Node = oldest.AddLast(group);
-                        }
-
-                        group.Add(record.Position, record.Line, shaped.WrittenSpan, record.Utf8Json, _keepText);
-                        if (group.Count >= settings.Batching.BatchSize)
-                        {
-                            ready.Add(Detach(group, groups, oldest));
-                        }
-                        else if (groups.Count > _destination.Options.MaxOpenGroups && oldest.First is { } first)
-                        {
-                            ready.Add(Detach(first.Value, groups, oldest));
-                        }
-                    }
+                    yield return Reject(record, RejectionStage.Validate, $"The record makes a body of {bodies.SizeOf(1, size):N0} bytes, more than batching.maxBatchBytes ({limit:N0}); raise the limit or leave large attributes out.");
+                    continue;
                 }
-            }
 
-            if (single is { } item)
-            {
-                yield return item;
-            }
-
-            foreach (var group in ready)
-            {
-                foreach (var batchItem in EmitBatch(group, bodies!, batchIndex++))
+                if (group.Count > 0 && bodies.SizeOf(group.Count + 1, group.RecordBytes + size) > limit)
                 {
-                    yield return batchItem;
+                    // The record would push the batch over the byte ceiling: send what is there first.
+                    ready.Add(Detach(group, groups, oldest));
+                    group = (spare.Count > 0 ? spare.Pop() : new BatchGroup()).Start(key, prepared.Url!, prepared.Headers);
+                    groups[key] = group;
+                    deliveryId = injects ? DeliveryIds.For(prefix, record.Position) : null;
                 }
 
-                group.Clear();
-                spare.Push(group);
+                if (group.Count == 0)
+                {
+                    group.DeliveryId = deliveryId;
+                    group.Node = oldest.AddLast(group);
+                }
+
+                group.Add(record.Position, record.Line, shaped, prepared.IdAt, deliveryId, record.Utf8Json, _keepText);
+                if (group.Count >= settings.Batching.BatchSize)
+                {
+                    ready.Add(Detach(group, groups, oldest));
+                }
+                else if (groups.Count > _destination.Options.MaxOpenGroups && oldest.First is { } first)
+                {
+                    ready.Add(Detach(first.Value, groups, oldest));
+                }
+
+                foreach (var full in ready)
+                {
+                    foreach (var batchItem in EmitBatch(full, bodies, batchIndex++))
+                    {
+                        yield return batchItem;
+                    }
+
+                    full.Clear();
+                    spare.Push(full);
+                }
             }
         }
 
@@ -203,51 +185,184 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
         }
     }
 
-    private PlanItem PlanSingle(SourceRecord record, string url, IReadOnlyList<KeyValuePair<string, string>> headers, ArrayBufferWriter<byte> shaped, Utf8JsonWriter shapedWriter, string prefix)
+    /// <summary>
+    /// The input in chunks of records, each parsed, templated, checked and shaped (<see cref="Prepare"/>)
+    /// on the thread pool while the enumerating thread batches the chunk before it, so the order of the
+    /// dataset is kept. Chunks start small and grow, so a preview still reads only a little more input
+    /// than its requests need; a chunk also stops at about 1 MiB of records, so memory stays bounded.
+    /// </summary>
+    private IEnumerable<Chunk> PreparedChunks()
     {
-        if (_destination.ValidatesBodies && Validate(record) is { } problem)
+        var parallelism = Math.Max(1, _destination.Options.Parallelism);
+        _reader.DefersParsing = true;
+        var clock = new TemplateClock(_destination.Options.TimeProvider, _destination.Settings.DateFormat, _destination.Settings.DateUnit);
+        var pending = new Queue<(Chunk Chunk, Task? Work)>();
+        var spare = new Stack<Chunk>();
+        var size = 4;
+        var more = true;
+        Chunk? current = null;
+        ExceptionDispatchInfo? failure = null;
+        using var reads = _reader.GetEnumerator();
+        try
         {
-            return Reject(record, RejectionStage.Validate, problem);
-        }
+            while (true)
+            {
+                while (more && pending.Count < parallelism + 1)
+                {
+                    var chunk = spare.Count > 0 ? spare.Pop() : new Chunk();
+                    var bytes = 0L;
+                    while (chunk.Reads.Count < size && bytes < Chunk.MaxBytes && (more = Next(reads, ref failure)))
+                    {
+                        chunk.Reads.Add(reads.Current);
+                        bytes += reads.Current.Record?.Utf8Length ?? 0;
+                    }
 
-        var deliveryId = _destination.Shaper.InjectsDeliveryId ? DeliveryIds.For(prefix, record.Position) : null;
-        byte[]? body = null;
-        if (_destination.SendsBody)
+                    if (chunk.Reads.Count == 0)
+                    {
+                        spare.Push(chunk);
+                        break;
+                    }
+
+                    size = Math.Min(size * 2, Chunk.MaxRecords);
+                    pending.Enqueue((chunk, parallelism == 1 ? null : Task.Run(() => Prepare(chunk, clock))));
+                }
+
+                if (!pending.TryDequeue(out var next))
+                {
+                    failure?.Throw();
+                    yield break;
+                }
+
+                current = next.Chunk;
+                if (next.Work is null)
+                {
+                    Prepare(current, clock);
+                }
+                else
+                {
+                    next.Work.GetAwaiter().GetResult();
+                }
+
+                yield return current;
+                current.Recycle();
+                spare.Push(current);
+                current = null;
+            }
+        }
+        finally
         {
-            Shape(record, deliveryId, shaped, shapedWriter);
-            body = BodyFormats.Convert(_destination.Settings.ContentFormat, shaped.WrittenSpan);
-        }
+            // Stopped early (a preview takes what it needs) or failed: let running work finish before
+            // its records give their memory back.
+            current?.Recycle();
+            foreach (var (chunk, work) in pending)
+            {
+                try
+                {
+                    work?.GetAwaiter().GetResult();
+                }
+                catch (Exception)
+                {
+                    // Already stopping; the first failure is the one reported.
+                }
 
-        var texts = _keepText ? RecordTexts.Of(record.Utf8Json) : null;
-        RequestsPlanned++;
-        return PlanItem.Of(new PlannedRequest(RequestsPlanned - 1, _destination.Settings.Method, url, headers, _destination.ContentType, body, body is not null && _destination.Settings.ContentFormat == ContentFormat.Json, [record.Position], deliveryId, texts, _keepText ? [record.Line] : null));
+                chunk.Recycle();
+            }
+        }
     }
 
-    /// <summary>Writes the record as the body's object into <paramref name="shaped"/>, reusing one writer.</summary>
-    private void Shape(SourceRecord record, string? deliveryId, ArrayBufferWriter<byte> shaped, Utf8JsonWriter writer)
+    /// <summary>
+    /// Reads the next item. An input that fails as a whole (say, a JSON array cut short) fails only
+    /// once the records read before the failure have been planned, as when reading one at a time.
+    /// </summary>
+    private static bool Next(IEnumerator<ReadResult> reads, ref ExceptionDispatchInfo? failure)
     {
-        shaped.ResetWrittenCount();
-        writer.Reset(shaped);
-        _destination.Shaper.Write(writer, record.Value, deliveryId);
-        writer.Flush();
+        try
+        {
+            return reads.MoveNext();
+        }
+        catch (Exception e)
+        {
+            failure = ExceptionDispatchInfo.Capture(e);
+            return false;
+        }
+    }
+
+    /// <summary>Everything about a chunk's records that does not depend on the records before them.</summary>
+    private void Prepare(Chunk chunk, TemplateClock clock)
+    {
+        var settings = _destination.Settings;
+        var batching = settings.Batching.Enabled;
+        var shaper = _destination.Shaper;
+        var prefix = _destination.Options.DeliveryIdPrefix;
+        chunk.Shaped.ResetWrittenCount();
+        if (chunk.Items.Length < chunk.Count)
+        {
+            chunk.Items = new Prepared[Math.Max(chunk.Count, Chunk.MaxRecords)];
+        }
+
+        for (var i = 0; i < chunk.Count; i++)
+        {
+            ref var prepared = ref chunk.Items[i];
+            prepared = default;
+            var read = chunk.Reads[i];
+            if (read.Rejection is { } readRejection)
+            {
+                prepared.Rejection = readRejection;
+                continue;
+            }
+
+            var record = read.Record!;
+            if (record.Complete() is { } parseRejection)
+            {
+                prepared.Rejection = parseRejection;
+                continue;
+            }
+
+            chunk.Url.Clear();
+            var problem = _destination.Url.Resolve(record.Value, clock, chunk.Url);
+            var headerList = _destination.Headers.Count == 0 ? null : new List<KeyValuePair<string, string>>(_destination.Headers.Count);
+            problem ??= headerList is null ? null : _destination.Headers.Resolve(record.Value, clock, headerList, chunk.Scratch);
+            if (problem is not null)
+            {
+                prepared.Rejection = Rejected(record, RejectionStage.Template, problem);
+                continue;
+            }
+
+            prepared.Url = chunk.Url.ToString();
+            prepared.Headers = (IReadOnlyList<KeyValuePair<string, string>>?)headerList ?? NoHeaders;
+            if (!batching)
+            {
+                if (_destination.ValidatesBodies && Validate(record, chunk) is { } invalid)
+                {
+                    prepared.Rejection = Rejected(record, RejectionStage.Validate, invalid);
+                    continue;
+                }
+
+                prepared.DeliveryId = shaper.InjectsDeliveryId ? DeliveryIds.For(prefix, record.Position) : null;
+                if (_destination.SendsBody)
+                {
+                    var (offset, length, _) = chunk.Shape(shaper, record, prepared.DeliveryId);
+                    prepared.Body = BodyFormats.Convert(settings.ContentFormat, chunk.Shaped.WrittenSpan.Slice(offset, length));
+                }
+
+                continue;
+            }
+
+            // A batch's delivery id is its first record's, known only when batching: write an empty
+            // one and let the batch splice its id in.
+            (prepared.ShapedOffset, prepared.ShapedLength, prepared.IdAt) = chunk.Shape(shaper, record, shaper.InjectsDeliveryId ? string.Empty : null);
+        }
     }
 
     /// <summary>Checks the body against the endpoint; returns the rejection message, or null when it passes.</summary>
-    private string? Validate(SourceRecord record)
+    private string? Validate(SourceRecord record, Chunk chunk)
     {
         // Judged as sent: excluded attributes count as absent. The delivery id differs from the record
         // too, but adding a meta_data string cannot make a body invalid.
         var check = _destination.Endpoint!.CheckBody(record.Value, _destination.Shaper.Exclusions);
         for (var i = 0; i < check.UnknownFields.Count; i++)
         {
-            var path = check.UnknownFields[i];
-            if (!_unknownFields.TryGetValue(path, out var field))
-            {
-                field = new UnknownField(check.Warnings[i]);
-                _unknownFields[path] = field;
-            }
-
-            field.Add(record.Position);
+            chunk.UnknownFields.Add((check.UnknownFields[i], check.Warnings[i], record.Position));
         }
 
         if (check.IsValid)
@@ -256,6 +371,21 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
         }
 
         return string.Join(" ", check.Errors.Select(e => e.Message));
+    }
+
+    /// <summary>Adds the unknown fields a chunk's records had to the plan's warnings, in dataset order.</summary>
+    private void NoteUnknownFields(Chunk chunk)
+    {
+        foreach (var (path, warning, position) in chunk.UnknownFields)
+        {
+            if (!_unknownFields.TryGetValue(path, out var field))
+            {
+                field = new UnknownField(warning);
+                _unknownFields[path] = field;
+            }
+
+            field.Add(position);
+        }
     }
 
     private IEnumerable<PlanItem> EmitBatch(BatchGroup group, BatchBodyBuilder bodies, long batchIndex)
@@ -297,10 +427,73 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
     private PlanItem Reject(SourceRecord record, RejectionStage stage, string message)
     {
         RecordsRejected++;
-        return PlanItem.Of(new Rejection(record.Position, record.Line, stage, message) { RecordJson = Encoding.UTF8.GetString(record.Utf8Json) });
+        return PlanItem.Of(Rejected(record, stage, message));
     }
 
+    private static Rejection Rejected(SourceRecord record, RejectionStage stage, string message) =>
+        new(record.Position, record.Line, stage, message) { RecordJson = Encoding.UTF8.GetString(record.Utf8Json) };
+
     private static readonly IReadOnlyList<KeyValuePair<string, string>> NoHeaders = [];
+
+    /// <summary>A run of consecutive input items and what <see cref="Prepare"/> made of them; reused.</summary>
+    private sealed class Chunk
+    {
+        public const int MaxRecords = 256;
+        public const long MaxBytes = 1 << 20;
+
+        private readonly Utf8JsonWriter _writer = new(Stream.Null, MinimalJsonEncoder.CompactWriterOptions);
+
+        public List<ReadResult> Reads { get; } = new(MaxRecords);
+
+        public Prepared[] Items { get; set; } = [];
+
+        /// <summary>The shaped records, one after another (<see cref="Prepared.ShapedOffset"/>).</summary>
+        public ArrayBufferWriter<byte> Shaped { get; } = new(64 * 1024);
+
+        public StringBuilder Url { get; } = new(256);
+
+        public StringBuilder Scratch { get; } = new(64);
+
+        public List<(string Path, string Warning, long Position)> UnknownFields { get; } = [];
+
+        public int Count => Reads.Count;
+
+        /// <summary>Appends the shaped record to <see cref="Shaped"/>: its offset, length, and where its delivery id starts (or -1).</summary>
+        public (int Offset, int Length, int IdAt) Shape(BodyShaper shaper, SourceRecord record, string? deliveryId)
+        {
+            var offset = Shaped.WrittenCount;
+            _writer.Reset(Shaped);
+            var idAt = shaper.Write(_writer, record.Value, deliveryId);
+            _writer.Flush();
+            return (offset, Shaped.WrittenCount - offset, (int)idAt);
+        }
+
+        /// <summary>Gives the records' memory back and empties the chunk for reuse.</summary>
+        public void Recycle()
+        {
+            foreach (var read in Reads)
+            {
+                read.Record?.Dispose();
+            }
+
+            Reads.Clear();
+            UnknownFields.Clear();
+            Shaped.ResetWrittenCount();
+        }
+    }
+
+    /// <summary>One item of a chunk, prepared: a rejection, or what its request or batch needs.</summary>
+    private struct Prepared
+    {
+        public Rejection? Rejection;
+        public string? Url;
+        public IReadOnlyList<KeyValuePair<string, string>>? Headers;
+        public byte[]? Body;          // one record per request: the body as sent
+        public string? DeliveryId;    // one record per request
+        public int ShapedOffset;      // batching: the shaped record within Chunk.Shaped
+        public int ShapedLength;
+        public int IdAt;              // batching: where the batch's delivery id goes, -1 for none
+    }
 
     private sealed class UnknownField(string sentence)
     {

@@ -32,4 +32,11 @@ public sealed class PlannerOptions
     /// exceeded, the group waiting longest is sent as it is, so memory stays bounded. Default 10,000.
     /// </summary>
     public int MaxOpenGroups { get; init; } = 10_000;
+
+    /// <summary>
+    /// How many threads parse, template, check and shape records ahead of batching, which stays in
+    /// dataset order on the enumerating thread. 1 does it all on that thread. Default: the number of
+    /// processors.
+    /// </summary>
+    public int Parallelism { get; init; } = Environment.ProcessorCount;
 }

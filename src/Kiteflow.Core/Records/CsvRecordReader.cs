@@ -30,6 +30,7 @@ internal sealed class CsvRecordReader : RecordReader
         _input = new ByteInput(stream);
         Input = _input;
         _parser = new RecordParser(limits);
+        Parser = _parser;
     }
 
     private enum RowStatus

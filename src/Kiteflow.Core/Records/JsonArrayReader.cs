@@ -20,6 +20,7 @@ internal sealed class JsonArrayReader : RecordReader
         _input = new ByteInput(stream);
         Input = _input;
         _parser = new RecordParser(limits);
+        Parser = _parser;
     }
 
     protected override IEnumerable<ReadResult> ReadItems()

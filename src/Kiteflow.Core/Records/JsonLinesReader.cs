@@ -11,6 +11,7 @@ internal sealed class JsonLinesReader : RecordReader
         _input = new ByteInput(stream);
         Input = _input;
         _parser = new RecordParser(limits);
+        Parser = _parser;
     }
 
     protected override IEnumerable<ReadResult> ReadItems()

@@ -19,6 +19,9 @@ internal sealed class RecordParser
 
     public ReaderLimits Limits => _limits;
 
+    /// <summary>Whether <see cref="Parse"/> leaves checking and parsing to <see cref="SourceRecord.Complete"/>.</summary>
+    public bool Defers { get; set; }
+
     public ReadResult Parse(ReadOnlySpan<byte> utf8, long position, long line)
     {
         if (utf8.Length > _limits.MaxRecordBytes)
@@ -26,35 +29,52 @@ internal sealed class RecordParser
             return Oversized(position, line, utf8.Length);
         }
 
-        if (!Utf8.IsValid(utf8))
-        {
-            return ReadResult.Of(InvalidUtf8(utf8, position, line));
-        }
-
         // The document keeps a reference to the bytes for its lifetime, so they are copied out of
         // the reader's window into pooled memory that the record returns when disposed.
         var rented = ArrayPool<byte>.Shared.Rent(utf8.Length);
         utf8.CopyTo(rented);
+        if (Defers)
+        {
+            return ReadResult.Of(new SourceRecord(position, line, rented, utf8.Length, this));
+        }
+
+        var (document, rejection) = ParseDocument(rented, utf8.Length, position, line);
+        if (document is null)
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+            return ReadResult.Of(rejection!);
+        }
+
+        return ReadResult.Of(new SourceRecord(position, line, rented, utf8.Length, document));
+    }
+
+    /// <summary>Checks and parses a record's bytes: a JSON object document, or the read rejection saying why not.</summary>
+    internal (JsonDocument? Document, Rejection? Rejection) ParseDocument(byte[] bytes, int length, long position, long line)
+    {
+        var utf8 = bytes.AsSpan(0, length);
+        if (!Utf8.IsValid(utf8))
+        {
+            return (null, InvalidUtf8(utf8, position, line));
+        }
+
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(rented.AsMemory(0, utf8.Length), _options);
+            document = JsonDocument.Parse(bytes.AsMemory(0, length), _options);
         }
         catch (JsonException e)
         {
-            ArrayPool<byte>.Shared.Return(rented);
-            return ReadResult.Of(new Rejection(position, line + (e.LineNumber ?? 0), RejectionStage.Read, DescribeJsonError(e)));
+            return (null, new Rejection(position, line + (e.LineNumber ?? 0), RejectionStage.Read, DescribeJsonError(e)));
         }
 
         if (document.RootElement.ValueKind != JsonValueKind.Object)
         {
             var kind = KindName(document.RootElement.ValueKind);
             document.Dispose();
-            ArrayPool<byte>.Shared.Return(rented);
-            return ReadResult.Of(new Rejection(position, line, RejectionStage.Read, $"The record is {kind}, not a JSON object; every record must be an object such as {{\"branch\":\"main\"}}."));
+            return (null, new Rejection(position, line, RejectionStage.Read, $"The record is {kind}, not a JSON object; every record must be an object such as {{\"branch\":\"main\"}}."));
         }
 
-        return ReadResult.Of(new SourceRecord(position, line, rented, utf8.Length, document));
+        return (document, null);
     }
 
     public ReadResult Oversized(long position, long line, long length) =>

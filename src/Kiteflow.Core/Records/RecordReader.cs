@@ -87,6 +87,20 @@ public abstract class RecordReader : IEnumerable<ReadResult>, IDisposable
     /// <summary>The byte window the reader scans, which knows how far into the stream it is.</summary>
     private protected ByteInput? Input { get; init; }
 
+    /// <summary>Turns each item's bytes into a record.</summary>
+    private protected RecordParser? Parser { get; init; }
+
+    /// <summary>
+    /// When set, records come out unparsed (only their size is checked) and
+    /// <see cref="SourceRecord.Complete"/> checks their UTF-8 and parses them: the planner does that on
+    /// several threads while this reader only finds where records end. Set before enumerating.
+    /// </summary>
+    internal bool DefersParsing
+    {
+        get => Parser?.Defers ?? false;
+        set => Parser!.Defers = value;
+    }
+
     /// <inheritdoc />
     public IEnumerator<ReadResult> GetEnumerator()
     {

@@ -11,6 +11,8 @@ public sealed class SourceRecord : IDisposable
 {
     private byte[]? _rented;
     private JsonDocument? _document;
+    private RecordParser? _parser;  // set while the record waits to be parsed (deferred parsing)
+    private JsonElement _value;
 
     internal SourceRecord(long position, long line, byte[] rented, int length, JsonDocument document)
     {
@@ -19,7 +21,17 @@ public sealed class SourceRecord : IDisposable
         _rented = rented;
         Utf8Length = length;
         _document = document;
-        Value = document.RootElement;
+        _value = document.RootElement;
+    }
+
+    /// <summary>A record whose bytes are not parsed yet: <see cref="Complete"/> parses them.</summary>
+    internal SourceRecord(long position, long line, byte[] rented, int length, RecordParser parser)
+    {
+        Position = position;
+        Line = line;
+        _rented = rented;
+        Utf8Length = length;
+        _parser = parser;
     }
 
     /// <summary>The record's 0-based position in the input, counting every record, bad ones included.</summary>
@@ -29,13 +41,38 @@ public sealed class SourceRecord : IDisposable
     public long Line { get; }
 
     /// <summary>The record, always a JSON object.</summary>
-    public JsonElement Value { get; }
+    public JsonElement Value => _document is not null
+        ? _value
+        : throw new InvalidOperationException(_rented is null ? "The record was disposed." : "The record is not parsed yet: call Complete first.");
 
     /// <summary>The size of the record's JSON text as read.</summary>
     public int Utf8Length { get; }
 
     /// <summary>The record's JSON text (compact for CSV, as read for JSON input).</summary>
     public ReadOnlySpan<byte> Utf8Json => _rented is null ? throw new ObjectDisposedException(nameof(SourceRecord)) : _rented.AsSpan(0, Utf8Length);
+
+    /// <summary>
+    /// Parses a record read with deferred parsing; returns the read rejection when its bytes are not
+    /// valid UTF-8 or not a JSON object (the record then has no <see cref="Value"/>). A parsed record
+    /// returns null. Safe to call from any thread, once at a time per record.
+    /// </summary>
+    internal Rejection? Complete()
+    {
+        if (_parser is not { } parser)
+        {
+            return null;
+        }
+
+        _parser = null;
+        var (document, rejection) = parser.ParseDocument(_rented!, Utf8Length, Position, Line);
+        if (document is not null)
+        {
+            _document = document;
+            _value = document.RootElement;
+        }
+
+        return rejection;
+    }
 
     /// <inheritdoc />
     public void Dispose()

@@ -56,14 +56,24 @@ internal sealed class BodyShaper
         return ok ? new BodyShaper(root, injectDeliveryId) : null;
     }
 
-    /// <summary>Writes <paramref name="record"/> shaped. <paramref name="deliveryId"/> is required when <see cref="InjectsDeliveryId"/>.</summary>
-    public void Write(Utf8JsonWriter writer, JsonElement record, string? deliveryId)
+    /// <summary>
+    /// Writes <paramref name="record"/> shaped. <paramref name="deliveryId"/> (ASCII) is required when
+    /// <see cref="InjectsDeliveryId"/>; it may be empty, to be filled in later at the returned offset.
+    /// </summary>
+    /// <returns>
+    /// Where the delivery id's characters start, counted from the writer's last reset; -1 when none
+    /// is written. A batch's id is known only once its first record is, so records shaped ahead of
+    /// batching write an empty id and the batch splices its id in there.
+    /// </returns>
+    public long Write(Utf8JsonWriter writer, JsonElement record, string? deliveryId)
     {
         if (!ChangesRecord)
         {
             record.WriteTo(writer);
-            return;
+            return -1;
         }
+
+        var idAt = -1L;
 
         writer.WriteStartObject();
         var wroteMetaData = false;
@@ -78,7 +88,7 @@ internal sealed class BodyShaper
             if (InjectsDeliveryId && property.NameEquals(MetaData.EncodedUtf8Bytes) && property.Value.ValueKind == JsonValueKind.Object)
             {
                 writer.WritePropertyName(MetaData);
-                WriteObject(writer, property.Value, excluded, inject: deliveryId);
+                idAt = WriteObject(writer, property.Value, excluded, inject: deliveryId);
                 wroteMetaData = true;
                 continue;
             }
@@ -86,7 +96,7 @@ internal sealed class BodyShaper
             if (excluded is not null && property.Value.ValueKind == JsonValueKind.Object)
             {
                 writer.WritePropertyName(excluded.Utf8Name);
-                WriteObject(writer, property.Value, excluded, inject: null);
+                _ = WriteObject(writer, property.Value, excluded, inject: null);
                 continue;
             }
 
@@ -97,14 +107,15 @@ internal sealed class BodyShaper
         if (InjectsDeliveryId && !wroteMetaData)
         {
             writer.WriteStartObject(MetaData);
-            writer.WriteString(DeliveryId, deliveryId);
+            idAt = WriteDeliveryId(writer, deliveryId!);
             writer.WriteEndObject();
         }
 
         writer.WriteEndObject();
+        return idAt;
     }
 
-    private static void WriteObject(Utf8JsonWriter writer, JsonElement value, ExclusionTree? excluded, string? inject)
+    private static long WriteObject(Utf8JsonWriter writer, JsonElement value, ExclusionTree? excluded, string? inject)
     {
         writer.WriteStartObject();
         foreach (var property in value.EnumerateObject())
@@ -123,18 +134,22 @@ internal sealed class BodyShaper
             if (child is not null && property.Value.ValueKind == JsonValueKind.Object)
             {
                 writer.WritePropertyName(child.Utf8Name);
-                WriteObject(writer, property.Value, child, inject: null);
+                _ = WriteObject(writer, property.Value, child, inject: null);
                 continue;
             }
 
             property.WriteTo(writer);
         }
 
-        if (inject is not null)
-        {
-            writer.WriteString(DeliveryId, inject);
-        }
-
+        var idAt = inject is null ? -1 : WriteDeliveryId(writer, inject);
         writer.WriteEndObject();
+        return idAt;
+    }
+
+    /// <summary>Writes the delivery id property; returns where its value's characters start.</summary>
+    private static long WriteDeliveryId(Utf8JsonWriter writer, string deliveryId)
+    {
+        writer.WriteString(DeliveryId, deliveryId);
+        return writer.BytesCommitted + writer.BytesPending - 1 - deliveryId.Length;
     }
 }

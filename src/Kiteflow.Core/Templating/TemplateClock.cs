@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using Kiteflow.Core.Settings;
 
@@ -12,7 +13,7 @@ internal sealed class TemplateClock
     private readonly DateTimeOffset _now;
     private readonly string _format;
     private readonly DateUnit _unit;
-    private readonly Dictionary<int, string> _cache = [];
+    private readonly ConcurrentDictionary<int, string> _cache = new();
 
     public TemplateClock(TimeProvider timeProvider, string format, DateUnit unit)
     {
@@ -37,7 +38,7 @@ internal sealed class TemplateClock
                 _ => _now,
             };
             text = moved.UtcDateTime.ToString(_format, CultureInfo.InvariantCulture);
-            _cache[offset] = text;
+            _cache.TryAdd(offset, text);
         }
 
         return text;
