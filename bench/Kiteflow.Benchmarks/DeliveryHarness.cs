@@ -92,6 +92,26 @@ internal static class DeliveryHarness
         return path;
     }
 
+    /// <summary>Plans every record of <paramref name="input"/> and prints the time it took.</summary>
+    public static int PlanOnly(string destinationPath, string input, int parallelism)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        var (settings, _) = DestinationSettingsReader.ReadFile(destinationPath);
+        var destination = Destination.Compile(settings, new PlannerOptions { Parallelism = parallelism }).Destination!;
+        long requests = 0, bytes = 0;
+        using (var plan = destination.Plan(RecordReader.Open(input)))
+        {
+            foreach (var item in plan)
+            {
+                requests++;
+                bytes += item.Request?.Body?.Length ?? 0;
+            }
+        }
+
+        Console.WriteLine($"{requests:N0} items, {bytes:N0} body bytes in {stopwatch.Elapsed.TotalSeconds:N2} s (parallelism {parallelism})");
+        return 0;
+    }
+
     /// <summary>The bodies kiteflow will send, planned up front (not timed) into a file the baseline streams.</summary>
     public static (string Path, int Count) PlanBodies(string destinationPath, string input, Uri receiver)
     {

@@ -19,6 +19,9 @@ switch (which)
         // plan-bodies DESTINATION INPUT API-BASE: writes the bodies the baseline posts, for profiling by hand
         Console.WriteLine(DeliveryHarness.PlanBodies(args[1], args[2], new Uri(args[3])).Path);
         break;
+    case "plan-only":
+        // plan-only DESTINATION INPUT [PARALLELISM]: plans every record and sends nothing, for profiling by hand
+        return DeliveryHarness.PlanOnly(args[1], args[2], args.Length > 3 ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : Environment.ProcessorCount);
     case "delivery":
         return DeliveryHarness.Run(args[1..]);
     case "delivery-memory":
