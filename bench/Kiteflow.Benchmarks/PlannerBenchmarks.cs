@@ -10,8 +10,9 @@ namespace Kiteflow.Benchmarks;
 
 /// <summary>
 /// Planning 100,000 create-build records against a baseline that only parses and rewrites the same
-/// records with System.Text.Json. Each operation is one record (OperationsPerInvoke), so the
-/// Allocated column is bytes per record.
+/// records with System.Text.Json on one thread. The planner is measured on one thread too, for a fair
+/// ratio, and once more with its default parallelism (every processor). Each operation is one record
+/// (OperationsPerInvoke), so the Allocated column is bytes per record.
 /// </summary>
 [MemoryDiagnoser]
 [SimpleJob(launchCount: 1, warmupCount: 2, iterationCount: 8)]
@@ -21,13 +22,16 @@ public class PlannerBenchmarks
     private byte[] _input = [];
     private Destination _single = null!;
     private Destination _batched = null!;
+    private Destination _batchedParallel = null!;
 
     [GlobalSetup]
     public void Setup()
     {
         _input = RecordGenerator.JsonLines(Records);
-        _single = Compile("""{"url":"https://api.buildkite.com/v2/organizations/{org}/pipelines/{pipeline}/builds","excludeAttributes":["org","pipeline"]}""");
-        _batched = Compile("""{"url":"https://api.buildkite.com/v2/organizations/{org}/pipelines/{pipeline}/builds","excludeAttributes":["org","pipeline"],"batching":{"enabled":true,"batchSize":100,"algorithm":"property","propertyName":"builds"}}""");
+        const string Batched = """{"url":"https://api.buildkite.com/v2/organizations/{org}/pipelines/{pipeline}/builds","excludeAttributes":["org","pipeline"],"batching":{"enabled":true,"batchSize":100,"algorithm":"property","propertyName":"builds"}}""";
+        _single = Compile("""{"url":"https://api.buildkite.com/v2/organizations/{org}/pipelines/{pipeline}/builds","excludeAttributes":["org","pipeline"]}""", parallelism: 1);
+        _batched = Compile(Batched, parallelism: 1);
+        _batchedParallel = Compile(Batched, Environment.ProcessorCount);
     }
 
     [Benchmark(Baseline = true, OperationsPerInvoke = Records, Description = "baseline: STJ parse + rewrite")]
@@ -55,11 +59,14 @@ public class PlannerBenchmarks
         return total;
     }
 
-    [Benchmark(OperationsPerInvoke = Records, Description = "planner: one request per record")]
+    [Benchmark(OperationsPerInvoke = Records, Description = "planner, 1 thread: one request per record")]
     public long PlanOnePerRecord() => Plan(_single);
 
-    [Benchmark(OperationsPerInvoke = Records, Description = "planner: property batching of 100")]
+    [Benchmark(OperationsPerInvoke = Records, Description = "planner, 1 thread: property batching of 100")]
     public long PlanPropertyBatches() => Plan(_batched);
+
+    [Benchmark(OperationsPerInvoke = Records, Description = "planner, every processor: property batching of 100")]
+    public long PlanPropertyBatchesInParallel() => Plan(_batchedParallel);
 
     private long Plan(Destination destination)
     {
@@ -73,7 +80,7 @@ public class PlannerBenchmarks
         return total;
     }
 
-    private static Destination Compile(string json)
+    private static Destination Compile(string json, int parallelism)
     {
         var (settings, problems) = DestinationSettingsReader.Read(json);
         if (problems.Count > 0)
@@ -81,6 +88,6 @@ public class PlannerBenchmarks
             throw new InvalidOperationException(string.Join("; ", problems));
         }
 
-        return Destination.Compile(settings).Destination ?? throw new InvalidOperationException("invalid destination");
+        return Destination.Compile(settings, new PlannerOptions { Parallelism = parallelism }).Destination ?? throw new InvalidOperationException("invalid destination");
     }
 }

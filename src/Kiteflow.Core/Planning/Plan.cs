@@ -290,10 +290,6 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
     /// <summary>Everything about a chunk's records that does not depend on the records before them.</summary>
     private void Prepare(Chunk chunk, TemplateClock clock)
     {
-        var settings = _destination.Settings;
-        var batching = settings.Batching.Enabled;
-        var shaper = _destination.Shaper;
-        var prefix = _destination.Options.DeliveryIdPrefix;
         chunk.Shaped.ResetWrittenCount();
         if (chunk.Items.Length < chunk.Count)
         {
@@ -304,54 +300,64 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
         {
             ref var prepared = ref chunk.Items[i];
             prepared = default;
-            var read = chunk.Reads[i];
-            if (read.Rejection is { } readRejection)
-            {
-                prepared.Rejection = readRejection;
-                continue;
-            }
+            PrepareItem(chunk, chunk.Reads[i], ref prepared, clock);
 
-            var record = read.Record!;
-            if (record.Complete() is { } parseRejection)
-            {
-                prepared.Rejection = parseRejection;
-                continue;
-            }
-
-            chunk.Url.Clear();
-            var problem = _destination.Url.Resolve(record.Value, clock, chunk.Url);
-            var headerList = _destination.Headers.Count == 0 ? null : new List<KeyValuePair<string, string>>(_destination.Headers.Count);
-            problem ??= headerList is null ? null : _destination.Headers.Resolve(record.Value, clock, headerList, chunk.Scratch);
-            if (problem is not null)
-            {
-                prepared.Rejection = Rejected(record, RejectionStage.Template, problem);
-                continue;
-            }
-
-            prepared.Url = chunk.Url.ToString();
-            prepared.Headers = (IReadOnlyList<KeyValuePair<string, string>>?)headerList ?? NoHeaders;
-            if (!batching)
-            {
-                if (_destination.ValidatesBodies && Validate(record, chunk) is { } invalid)
-                {
-                    prepared.Rejection = Rejected(record, RejectionStage.Validate, invalid);
-                    continue;
-                }
-
-                prepared.DeliveryId = shaper.InjectsDeliveryId ? DeliveryIds.For(prefix, record.Position) : null;
-                if (_destination.SendsBody)
-                {
-                    var (offset, length, _) = chunk.Shape(shaper, record, prepared.DeliveryId);
-                    prepared.Body = BodyFormats.Convert(settings.ContentFormat, chunk.Shaped.WrittenSpan.Slice(offset, length));
-                }
-
-                continue;
-            }
-
-            // A batch's delivery id is its first record's, known only when batching: write an empty
-            // one and let the batch splice its id in.
-            (prepared.ShapedOffset, prepared.ShapedLength, prepared.IdAt) = chunk.Shape(shaper, record, shaper.InjectsDeliveryId ? string.Empty : null);
+            // Batching needs only the record's bytes and position from here on.
+            chunk.Reads[i].Record?.ReleaseValue();
         }
+    }
+
+    /// <summary>Parses, templates, checks and shapes one item.</summary>
+    private void PrepareItem(Chunk chunk, ReadResult read, ref Prepared prepared, TemplateClock clock)
+    {
+        var settings = _destination.Settings;
+        var shaper = _destination.Shaper;
+        if (read.Rejection is { } readRejection)
+        {
+            prepared.Rejection = readRejection;
+            return;
+        }
+
+        var record = read.Record!;
+        if (record.Complete() is { } parseRejection)
+        {
+            prepared.Rejection = parseRejection;
+            return;
+        }
+
+        chunk.Url.Clear();
+        var problem = _destination.Url.Resolve(record.Value, clock, chunk.Url);
+        var headerList = _destination.Headers.Count == 0 ? null : new List<KeyValuePair<string, string>>(_destination.Headers.Count);
+        problem ??= headerList is null ? null : _destination.Headers.Resolve(record.Value, clock, headerList, chunk.Scratch);
+        if (problem is not null)
+        {
+            prepared.Rejection = Rejected(record, RejectionStage.Template, problem);
+            return;
+        }
+
+        prepared.Url = chunk.Url.ToString();
+        prepared.Headers = (IReadOnlyList<KeyValuePair<string, string>>?)headerList ?? NoHeaders;
+        if (!settings.Batching.Enabled)
+        {
+            if (_destination.ValidatesBodies && Validate(record, chunk) is { } invalid)
+            {
+                prepared.Rejection = Rejected(record, RejectionStage.Validate, invalid);
+                return;
+            }
+
+            prepared.DeliveryId = shaper.InjectsDeliveryId ? DeliveryIds.For(_destination.Options.DeliveryIdPrefix, record.Position) : null;
+            if (_destination.SendsBody)
+            {
+                var (offset, length, _) = chunk.Shape(shaper, record, prepared.DeliveryId);
+                prepared.Body = BodyFormats.Convert(settings.ContentFormat, chunk.Shaped.WrittenSpan.Slice(offset, length));
+            }
+
+            return;
+        }
+
+        // A batch's delivery id is its first record's, known only when batching: write an empty
+        // one and let the batch splice its id in.
+        (prepared.ShapedOffset, prepared.ShapedLength, prepared.IdAt) = chunk.Shape(shaper, record, shaper.InjectsDeliveryId ? string.Empty : null);
     }
 
     /// <summary>Checks the body against the endpoint; returns the rejection message, or null when it passes.</summary>

@@ -11,6 +11,10 @@ internal sealed class RecordParser
     private readonly ReaderLimits _limits;
     private readonly JsonDocumentOptions _options;
 
+    // Records' bytes. Not ArrayPool.Shared: the planner holds hundreds of records at once (rented on one
+    // thread, returned on another), more than the shared pool keeps, which then allocates each time.
+    private readonly ArrayPool<byte> _pool = ArrayPool<byte>.Create(maxArrayLength: 1 << 20, maxArraysPerBucket: 1024);
+
     public RecordParser(ReaderLimits limits)
     {
         _limits = limits;
@@ -31,21 +35,21 @@ internal sealed class RecordParser
 
         // The document keeps a reference to the bytes for its lifetime, so they are copied out of
         // the reader's window into pooled memory that the record returns when disposed.
-        var rented = ArrayPool<byte>.Shared.Rent(utf8.Length);
+        var rented = _pool.Rent(utf8.Length);
         utf8.CopyTo(rented);
         if (Defers)
         {
-            return ReadResult.Of(new SourceRecord(position, line, rented, utf8.Length, this));
+            return ReadResult.Of(new SourceRecord(position, line, rented, utf8.Length, this, _pool));
         }
 
         var (document, rejection) = ParseDocument(rented, utf8.Length, position, line);
         if (document is null)
         {
-            ArrayPool<byte>.Shared.Return(rented);
+            _pool.Return(rented);
             return ReadResult.Of(rejection!);
         }
 
-        return ReadResult.Of(new SourceRecord(position, line, rented, utf8.Length, document));
+        return ReadResult.Of(new SourceRecord(position, line, rented, utf8.Length, document, _pool));
     }
 
     /// <summary>Checks and parses a record's bytes: a JSON object document, or the read rejection saying why not.</summary>

@@ -9,13 +9,15 @@ namespace Kiteflow.Core.Records;
 /// </summary>
 public sealed class SourceRecord : IDisposable
 {
+    private readonly ArrayPool<byte> _pool;
     private byte[]? _rented;
     private JsonDocument? _document;
     private RecordParser? _parser;  // set while the record waits to be parsed (deferred parsing)
     private JsonElement _value;
 
-    internal SourceRecord(long position, long line, byte[] rented, int length, JsonDocument document)
+    internal SourceRecord(long position, long line, byte[] rented, int length, JsonDocument document, ArrayPool<byte> pool)
     {
+        _pool = pool;
         Position = position;
         Line = line;
         _rented = rented;
@@ -25,8 +27,9 @@ public sealed class SourceRecord : IDisposable
     }
 
     /// <summary>A record whose bytes are not parsed yet: <see cref="Complete"/> parses them.</summary>
-    internal SourceRecord(long position, long line, byte[] rented, int length, RecordParser parser)
+    internal SourceRecord(long position, long line, byte[] rented, int length, RecordParser parser, ArrayPool<byte> pool)
     {
+        _pool = pool;
         Position = position;
         Line = line;
         _rented = rented;
@@ -43,7 +46,7 @@ public sealed class SourceRecord : IDisposable
     /// <summary>The record, always a JSON object.</summary>
     public JsonElement Value => _document is not null
         ? _value
-        : throw new InvalidOperationException(_rented is null ? "The record was disposed." : "The record is not parsed yet: call Complete first.");
+        : throw new InvalidOperationException(_rented is null ? "The record was disposed." : "The record is not parsed, or its value was released.");
 
     /// <summary>The size of the record's JSON text as read.</summary>
     public int Utf8Length { get; }
@@ -74,6 +77,16 @@ public sealed class SourceRecord : IDisposable
         return rejection;
     }
 
+    /// <summary>
+    /// Gives back the parsed document while keeping the bytes, once <see cref="Value"/> is no longer
+    /// needed: on the thread that parsed it, the pooled memory goes back where it came from.
+    /// </summary>
+    internal void ReleaseValue()
+    {
+        _document?.Dispose();
+        _document = null;
+    }
+
     /// <inheritdoc />
     public void Dispose()
     {
@@ -82,7 +95,7 @@ public sealed class SourceRecord : IDisposable
         if (_rented is { } rented)
         {
             _rented = null;
-            ArrayPool<byte>.Shared.Return(rented);
+            _pool.Return(rented);
         }
     }
 }
