@@ -86,7 +86,7 @@ public sealed class ParallelPlanTests
     }
 
     [Fact]
-    public void Plan_StoppedEarly_ReturnsWithoutWaitingForTheRest()
+    public void Plan_StoppedEarly_HasReadOnlyALittleAhead()
     {
         var destination = Compile(Single, new PlannerOptions { Parallelism = 4 });
         var input = MixedInput(20_000, out _);
