@@ -116,11 +116,10 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
 
                 ready.Clear();
                 var shaped = chunk.Shaped.WrittenSpan.Slice(prepared.ShapedOffset, prepared.ShapedLength);
-                var key = prepared.Headers!.Count == 0 ? prepared.Url! : prepared.Url + "\n" + string.Join("\n", prepared.Headers.Select(h => h.Key + ":" + h.Value));
+                var key = prepared.GroupKey!;
                 if (!groups.TryGetValue(key, out var group))
                 {
-                    group = (spare.Count > 0 ? spare.Pop() : new BatchGroup()).Start(key, prepared.Url!, prepared.Headers);
-                    groups[key] = group;
+                    group = Open(key, prepared.Url!, prepared.Headers!);
                 }
 
                 var deliveryId = group.DeliveryId ?? (injects ? DeliveryIds.For(prefix, record.Position) : null);
@@ -140,8 +139,7 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
                 {
                     // The record would push the batch over the byte ceiling: send what is there first.
                     ready.Add(Detach(group, groups, oldest));
-                    group = (spare.Count > 0 ? spare.Pop() : new BatchGroup()).Start(key, prepared.Url!, prepared.Headers);
-                    groups[key] = group;
+                    group = Open(key, prepared.Url!, prepared.Headers!);
                     deliveryId = injects ? DeliveryIds.For(prefix, record.Position) : null;
                 }
 
@@ -183,6 +181,14 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
                 yield return batchItem;
             }
         }
+
+        // A group for one URL and set of headers, reusing a sent one's buffers.
+        BatchGroup Open(string key, string url, IReadOnlyList<KeyValuePair<string, string>> headers)
+        {
+            var group = (spare.TryPop(out var sent) ? sent : new BatchGroup()).Start(key, url, headers);
+            groups[key] = group;
+            return group;
+        }
     }
 
     /// <summary>
@@ -194,7 +200,7 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
     private IEnumerable<Chunk> PreparedChunks()
     {
         var parallelism = Math.Max(1, _destination.Options.Parallelism);
-        _reader.DefersParsing = true;
+        _reader.DeferParsing();
         var clock = new TemplateClock(_destination.Options.TimeProvider, _destination.Settings.DateFormat, _destination.Settings.DateUnit);
         var pending = new Queue<(Chunk Chunk, Task? Work)>();
         var spare = new Stack<Chunk>();
@@ -290,12 +296,6 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
     /// <summary>Everything about a chunk's records that does not depend on the records before them.</summary>
     private void Prepare(Chunk chunk, TemplateClock clock)
     {
-        chunk.Shaped.ResetWrittenCount();
-        if (chunk.Items.Length < chunk.Count)
-        {
-            chunk.Items = new Prepared[Math.Max(chunk.Count, Chunk.MaxRecords)];
-        }
-
         for (var i = 0; i < chunk.Count; i++)
         {
             ref var prepared = ref chunk.Items[i];
@@ -354,6 +354,8 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
 
             return;
         }
+
+        prepared.GroupKey = prepared.Headers.Count == 0 ? prepared.Url : prepared.Url + "\n" + string.Join("\n", prepared.Headers.Select(h => h.Key + ":" + h.Value));
 
         // A batch's delivery id is its first record's, known only when batching: write an empty
         // one and let the batch splice its id in.
@@ -451,7 +453,7 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
 
         public List<ReadResult> Reads { get; } = new(MaxRecords);
 
-        public Prepared[] Items { get; set; } = [];
+        public Prepared[] Items { get; } = new Prepared[MaxRecords];
 
         /// <summary>The shaped records, one after another (<see cref="Prepared.ShapedOffset"/>).</summary>
         public ArrayBufferWriter<byte> Shaped { get; } = new(64 * 1024);
@@ -496,6 +498,7 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
         public IReadOnlyList<KeyValuePair<string, string>>? Headers;
         public byte[]? Body;          // one record per request: the body as sent
         public string? DeliveryId;    // one record per request
+        public string? GroupKey;      // batching: the URL and headers, as one key
         public int ShapedOffset;      // batching: the shaped record within Chunk.Shaped
         public int ShapedLength;
         public int IdAt;              // batching: where the batch's delivery id goes, -1 for none

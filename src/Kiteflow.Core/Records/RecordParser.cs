@@ -37,19 +37,14 @@ internal sealed class RecordParser
         // the reader's window into pooled memory that the record returns when disposed.
         var rented = _pool.Rent(utf8.Length);
         utf8.CopyTo(rented);
-        if (Defers)
+        var record = new SourceRecord(position, line, rented, utf8.Length, this, _pool);
+        if (!Defers && record.Complete() is { } rejection)
         {
-            return ReadResult.Of(new SourceRecord(position, line, rented, utf8.Length, this, _pool));
+            record.Dispose();
+            return ReadResult.Of(rejection);
         }
 
-        var (document, rejection) = ParseDocument(rented, utf8.Length, position, line);
-        if (document is null)
-        {
-            _pool.Return(rented);
-            return ReadResult.Of(rejection!);
-        }
-
-        return ReadResult.Of(new SourceRecord(position, line, rented, utf8.Length, document, _pool));
+        return ReadResult.Of(record);
     }
 
     /// <summary>Checks and parses a record's bytes: a JSON object document, or the read rejection saying why not.</summary>

@@ -91,15 +91,11 @@ public abstract class RecordReader : IEnumerable<ReadResult>, IDisposable
     private protected RecordParser? Parser { get; init; }
 
     /// <summary>
-    /// When set, records come out unparsed (only their size is checked) and
+    /// From now on, records come out unparsed (only their size is checked) and
     /// <see cref="SourceRecord.Complete"/> checks their UTF-8 and parses them: the planner does that on
-    /// several threads while this reader only finds where records end. Set before enumerating.
+    /// several threads while this reader only finds where records end. Call before enumerating.
     /// </summary>
-    internal bool DefersParsing
-    {
-        get => Parser?.Defers ?? false;
-        set => Parser!.Defers = value;
-    }
+    internal void DeferParsing() => Parser!.Defers = true;
 
     /// <inheritdoc />
     public IEnumerator<ReadResult> GetEnumerator()

@@ -15,17 +15,6 @@ public sealed class SourceRecord : IDisposable
     private RecordParser? _parser;  // set while the record waits to be parsed (deferred parsing)
     private JsonElement _value;
 
-    internal SourceRecord(long position, long line, byte[] rented, int length, JsonDocument document, ArrayPool<byte> pool)
-    {
-        _pool = pool;
-        Position = position;
-        Line = line;
-        _rented = rented;
-        Utf8Length = length;
-        _document = document;
-        _value = document.RootElement;
-    }
-
     /// <summary>A record whose bytes are not parsed yet: <see cref="Complete"/> parses them.</summary>
     internal SourceRecord(long position, long line, byte[] rented, int length, RecordParser parser, ArrayPool<byte> pool)
     {
@@ -55,9 +44,9 @@ public sealed class SourceRecord : IDisposable
     public ReadOnlySpan<byte> Utf8Json => _rented is null ? throw new ObjectDisposedException(nameof(SourceRecord)) : _rented.AsSpan(0, Utf8Length);
 
     /// <summary>
-    /// Parses a record read with deferred parsing; returns the read rejection when its bytes are not
-    /// valid UTF-8 or not a JSON object (the record then has no <see cref="Value"/>). A parsed record
-    /// returns null. Safe to call from any thread, once at a time per record.
+    /// Parses the record's bytes; returns the read rejection when they are not valid UTF-8 or not a
+    /// JSON object (the record then has no <see cref="Value"/>). A parsed record returns null. Safe to
+    /// call from any thread, once at a time per record.
     /// </summary>
     internal Rejection? Complete()
     {
@@ -90,8 +79,7 @@ public sealed class SourceRecord : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
-        _document?.Dispose();
-        _document = null;
+        ReleaseValue();
         if (_rented is { } rented)
         {
             _rented = null;
