@@ -1,5 +1,7 @@
 using System.CommandLine;
+using System.CommandLine.Invocation;
 using Kiteflow.Cli.Commands;
+using Kiteflow.Delivery.Credentials;
 
 namespace Kiteflow.Cli;
 
@@ -15,4 +17,83 @@ internal static class KiteflowCommandLine
         EmulatorCommand.Create(),
         CredentialsCommand.Create(),
     };
+
+    /// <summary>
+    /// Runs kiteflow with <paramref name="args"/> as the process does (Program.cs), writing to <paramref name="output"/>
+    /// and <paramref name="error"/> (the console when null). Argument errors exit with <see cref="ExitCodes.InvalidSettings"/>,
+    /// one line each; an exception no command expected exits with <see cref="ExitCodes.Error"/> and one line, never a stack trace.
+    /// </summary>
+    public static Task<int> InvokeAsync(string[] args, TextWriter? output = null, TextWriter? error = null) =>
+        InvokeAsync(CreateRoot(), args, output, error);
+
+    /// <summary><see cref="InvokeAsync(string[], TextWriter?, TextWriter?)"/> for a given command tree (tests hand in one that fails).</summary>
+    internal static async Task<int> InvokeAsync(RootCommand root, string[] args, TextWriter? output, TextWriter? error)
+    {
+        var configuration = new InvocationConfiguration { EnableDefaultExceptionHandler = false };
+        if (output is not null)
+        {
+            configuration.Output = output;
+        }
+
+        if (error is not null)
+        {
+            configuration.Error = error;
+        }
+
+        ParseResult? parseResult = null;
+        try
+        {
+            parseResult = root.Parse(args);
+            if (parseResult.Action is ParseErrorAction)
+            {
+                WriteParseErrors(parseResult, configuration.Error);
+                return ExitCodes.InvalidSettings;
+            }
+
+            return await parseResult.InvokeAsync(configuration).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            // The last resort: whatever a command did not expect is one line naming the command and what failed.
+            var failure = e is AggregateException or System.Reflection.TargetInvocationException ? e.GetBaseException() : e;
+            var command = parseResult is null ? "kiteflow" : CommandPath(parseResult);
+            configuration.Error.WriteLine(failure is OperationCanceledException
+                ? $"{command}: stopped before it finished."
+                : $"{command} failed: {OneLine(failure.Message)} ({failure.GetType().Name}; if this does not say what to fix, please report it).");
+            return ExitCodes.Error;
+        }
+    }
+
+    /// <summary>One line per parse error, each naming the command; the last one says where the options are described.</summary>
+    private static void WriteParseErrors(ParseResult parseResult, TextWriter error)
+    {
+        var command = CommandPath(parseResult);
+        var messages = parseResult.Errors.Select(e => OneLine(e.Message)).Distinct(StringComparer.Ordinal).ToList();
+        for (var i = 0; i < messages.Count; i++)
+        {
+            error.WriteLine($"{command}: {messages[i]}{(i == messages.Count - 1 ? $" See '{command} --help'." : string.Empty)}");
+        }
+
+        if (parseResult.UnmatchedTokens.Any(CredentialRules.LooksLikeToken))
+        {
+            error.WriteLine("kiteflow: a value on the command line looks like a token, and kiteflow never takes a token there (the shell history and the process list would keep it): put it in an environment variable and give that variable's name to --token-env, or store it with kiteflow credentials add.");
+        }
+    }
+
+    /// <summary>"kiteflow credentials add": the command the parse reached.</summary>
+    private static string CommandPath(ParseResult parseResult)
+    {
+        var names = new List<string>();
+        for (var result = parseResult.CommandResult; result is not null; result = result.Parent as System.CommandLine.Parsing.CommandResult)
+        {
+            names.Add(result.Command is RootCommand ? "kiteflow" : result.Command.Name);
+        }
+
+        names.Reverse();
+        return string.Join(' ', names);
+    }
+
+    /// <summary>A message on one line, with anything that looks like a token hidden.</summary>
+    private static string OneLine(string message) =>
+        CredentialRules.HideTokens(string.Join(' ', message.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)));
 }

@@ -1,4 +1,5 @@
 using Kiteflow.Cli;
 
-// The commands are listed in KiteflowCommandLine.CreateRoot so tests run the same tree in-process.
-return await KiteflowCommandLine.CreateRoot().Parse(args).InvokeAsync().ConfigureAwait(false);
+// The commands are listed in KiteflowCommandLine.CreateRoot, and InvokeAsync turns argument errors into exit code 2
+// and any unexpected exception into one line and exit code 1, so tests run exactly what the process runs.
+return await KiteflowCommandLine.InvokeAsync(args).ConfigureAwait(false);

@@ -25,6 +25,7 @@ public sealed class CredentialsCommandTests : IAsyncLifetime
     private readonly string? _savedKey = Environment.GetEnvironmentVariable(CredentialStore.MasterKeyVariable);
     private readonly List<string> _variables = [];
     private readonly List<string> _secrets = [];
+    private static int _variableCount;
     private SandboxServer _sandbox = null!;
 
     public async Task InitializeAsync()
@@ -58,7 +59,8 @@ public sealed class CredentialsCommandTests : IAsyncLifetime
 
     private string Export(string token)
     {
-        var variable = $"KF_TEST_TOKEN_{Guid.NewGuid():N}";
+        // A counter, not a Guid: a name holding 32 hex digits looks like a token, and kiteflow refuses it as a name.
+        var variable = $"KF_TEST_TOKEN_{Interlocked.Increment(ref _variableCount)}";
         Environment.SetEnvironmentVariable(variable, token);
         _variables.Add(variable);
         _secrets.Add(token);
@@ -215,7 +217,7 @@ public sealed class CredentialsCommandTests : IAsyncLifetime
     [Fact]
     public async Task Add_VariableNotSetOrEmpty_Exits2AndStoresNothing()
     {
-        var unset = $"KF_TEST_UNSET_{Guid.NewGuid():N}";
+        var unset = $"KF_TEST_UNSET_{Interlocked.Increment(ref _variableCount)}";
         var empty = Export("  ");
 
         var notSet = await RunAsync("credentials", "add", "acme", "--token-env", unset);
@@ -240,7 +242,9 @@ public sealed class CredentialsCommandTests : IAsyncLifetime
 
         Assert.Equal(2, exitCode);
         Assert.Equal(string.Empty, output);
-        Assert.Contains("--token-env takes the NAME of an environment variable", error);
+        Assert.Contains("--token-env: ", error);
+        Assert.Contains("give the NAME of an environment variable that holds the token", error);
+        Assert.Contains(given.StartsWith("my-", StringComparison.Ordinal) ? "what was given is not a variable name" : "that looks like a token, not a variable name", error);
     }
 
     [Fact]
@@ -290,7 +294,7 @@ public sealed class CredentialsCommandTests : IAsyncLifetime
     [Fact]
     public async Task Add_InvalidNameAndMissingVariable_ReportsBoth()
     {
-        var (exitCode, _, error) = await RunAsync("credentials", "add", "../etc", "--token-env", $"KF_TEST_UNSET_{Guid.NewGuid():N}");
+        var (exitCode, _, error) = await RunAsync("credentials", "add", "../etc", "--token-env", $"KF_TEST_UNSET_{Interlocked.Increment(ref _variableCount)}");
 
         Assert.Equal(2, exitCode);
         Assert.Contains("NAME: '../etc' is not a credential name", error);

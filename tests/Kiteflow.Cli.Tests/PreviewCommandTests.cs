@@ -136,7 +136,8 @@ public sealed class PreviewCommandTests : IDisposable
         var (exitCode, _, error) = await CliRunner.RunAsync("preview", "-d", CliRunner.Example("trigger-builds/destination.json"), "-i", Path.Combine(_directory, "nope.jsonl"));
 
         Assert.Equal(1, exitCode);
-        Assert.Contains("Cannot open the input", error);
+        Assert.Contains("--input: ", error);
+        Assert.Contains("nope.jsonl' does not exist", error);
     }
 
     [Fact]

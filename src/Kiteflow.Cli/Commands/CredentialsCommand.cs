@@ -3,7 +3,6 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using Kiteflow.Core.Json;
 using Kiteflow.Delivery.Credentials;
 
@@ -14,7 +13,7 @@ namespace Kiteflow.Cli.Commands;
 /// encrypted (docs/credentials.md). A token is read from an environment variable, never from the command line
 /// (where the shell history and the process list would keep it), and no command ever prints it.
 /// </summary>
-internal static partial class CredentialsCommand
+internal static class CredentialsCommand
 {
     public static Command Create() => new("credentials", "Add, list, check and remove the Buildkite API tokens Kiteflow sends with. They are stored encrypted (docs/credentials.md).")
     {
@@ -96,7 +95,7 @@ internal static partial class CredentialsCommand
         {
             if (!Uri.TryCreate(apiBaseText, UriKind.Absolute, out apiBase))
             {
-                problems.Add($"--api-base: '{apiBaseText}' is not a URL such as https://api.buildkite.com or http://127.0.0.1:43121.");
+                problems.Add($"--api-base: '{CommonOptions.Shown(apiBaseText)}' is not a URL such as https://api.buildkite.com or http://127.0.0.1:43121.");
             }
             else if (CredentialRules.ApiBaseProblem(apiBase) is { } apiBaseProblem)
             {
@@ -161,7 +160,7 @@ internal static partial class CredentialsCommand
                 foreach (var credential in credentials)
                 {
                     writer.WriteStartObject();
-                    writer.WriteString("name", credential.Name);
+                    writer.WriteString("name", CredentialRules.Displayable(credential.Name));
                     writer.WriteString("apiBase", credential.ApiBase.OriginalString);
                     writer.WriteString("createdAt", credential.CreatedAt.UtcDateTime);
                     writer.WriteEndObject();
@@ -179,12 +178,12 @@ internal static partial class CredentialsCommand
             return ExitCodes.Success;
         }
 
-        var nameWidth = Math.Max("NAME".Length, credentials.Max(c => c.Name.Length));
+        var nameWidth = Math.Max("NAME".Length, credentials.Max(c => CredentialRules.Displayable(c.Name).Length));
         var baseWidth = Math.Max("API BASE".Length, credentials.Max(c => c.ApiBase.OriginalString.Length));
         output.WriteLine($"{"NAME".PadRight(nameWidth)}  {"API BASE".PadRight(baseWidth)}  CREATED");
         foreach (var credential in credentials)
         {
-            output.WriteLine($"{credential.Name.PadRight(nameWidth)}  {credential.ApiBase.OriginalString.PadRight(baseWidth)}  {Time(credential.CreatedAt)}");
+            output.WriteLine($"{CredentialRules.Displayable(credential.Name).PadRight(nameWidth)}  {credential.ApiBase.OriginalString.PadRight(baseWidth)}  {Time(credential.CreatedAt)}");
         }
 
         return ExitCodes.Success;
@@ -261,11 +260,10 @@ internal static partial class CredentialsCommand
     /// <summary>The token from the variable named, trimmed; null (and a problem) when it cannot be used. No message shows the value.</summary>
     private static string? ReadToken(string variable, List<string> problems)
     {
-        // A user access token (bkua_…) or a legacy one (40 hex digits) is also a valid variable name, so check for those too.
-        if (!VariableName().IsMatch(variable) || LooksLikeToken().IsMatch(variable))
+        // Someone may have passed the token itself: the rule says so without repeating what was given.
+        if (CredentialRules.VariableNameProblem(variable) is { } variableProblem)
         {
-            // Someone may have passed the token itself: say so without repeating what was given.
-            problems.Add("--token-env takes the NAME of an environment variable that holds the token (e.g. BUILDKITE_API_TOKEN), not the token itself; what was given is not a variable name.");
+            problems.Add($"--token-env: {variableProblem}");
             return null;
         }
 
@@ -391,10 +389,4 @@ internal static partial class CredentialsCommand
             : $"{Math.Max(1, (int)length.TotalMinutes)} minutes";
         return ago ? $"expired {text} ago" : $"in {text}";
     }
-
-    [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_]{0,127}\z")]
-    private static partial Regex VariableName();
-
-    [GeneratedRegex(@"^(bkua_|[0-9a-f]{40}\z)", RegexOptions.IgnoreCase)]
-    private static partial Regex LooksLikeToken();
 }

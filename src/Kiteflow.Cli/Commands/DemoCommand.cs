@@ -27,7 +27,38 @@ internal static class DemoCommand
     {
         var examples = Path.Combine(AppContext.BaseDirectory, "examples", "trigger-builds");
         var directory = outputDirectory?.FullName ?? Path.Combine(Path.GetTempPath(), $"kiteflow-demo-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Environment.ProcessId}");
-        Directory.CreateDirectory(directory);
+        if (File.Exists(directory))
+        {
+            error.WriteLine($"kiteflow: --output: '{CommonOptions.Shown(directory)}' is a file; give a folder (it is created when missing).");
+            return ExitCodes.Error;
+        }
+
+        try
+        {
+            // The outputs hold API responses: the folder is private to the user.
+            if (OperatingSystem.IsWindows())
+            {
+                Directory.CreateDirectory(directory);
+            }
+            else
+            {
+                Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            error.WriteLine($"kiteflow: --output: the folder '{CommonOptions.Shown(directory)}' cannot be created: {CommonOptions.Shown(e.Message)}");
+            return ExitCodes.Error;
+        }
+
+        foreach (var name in new[] { "ledger.db", "responses.jsonl", "rejected.jsonl", "summary.json" })
+        {
+            if (PathChecks.WritableFile("--output", Path.Combine(directory, name), name) is { } problem)
+            {
+                error.WriteLine($"kiteflow: {problem}");
+                return ExitCodes.Error;
+            }
+        }
 
         await using var sandbox = await SandboxServer.StartAsync(new SandboxOptions(), cancellationToken).ConfigureAwait(false);
         output.WriteLine($"Started the Buildkite sandbox at {sandbox.BaseAddress} (organization acme; pipelines web, api, docs).");

@@ -12,7 +12,7 @@ internal static class EmulatorCommand
 {
     public static Command Create()
     {
-        var port = new Option<int>("--port") { Description = "TCP port on 127.0.0.1; 0 (the default) picks a free one.", DefaultValueFactory = _ => 0 };
+        var port = CommonOptions.WholeNumber("--port", "TCP port on 127.0.0.1; 0 (the default) picks a free one.", defaultValue: 0, minimum: 0, maximum: 65535);
         var tokens = new Option<string[]>("--token")
         {
             Description = "An extra token the sandbox accepts, as TOKEN:scope,scope (TOKEN:* for every scope). Repeatable.",
@@ -22,9 +22,14 @@ internal static class EmulatorCommand
         var seed = new Option<FileInfo?>("--seed") { Description = "A JSON seed file: organizations, users, pipelines, agents, clusters, teams, tokens (docs/sandbox.md)." };
         var rateLimit = new Option<string>("--rate-limit") { Description = "The per-organization limit, N/Ws (default 200/60s).", DefaultValueFactory = _ => "200/60s" };
         var userRateLimit = new Option<string>("--user-rate-limit") { Description = "The per-user limit, N/Ws (default 50/60s).", DefaultValueFactory = _ => "50/60s" };
-        var window = new Option<RateLimitWindowKind>("--rate-limit-window") { Description = "fixed (default, as Buildkite) or sliding.", DefaultValueFactory = _ => RateLimitWindowKind.Fixed };
+        var window = new Option<RateLimitWindowKind>("--rate-limit-window")
+        {
+            Description = "fixed (default, as Buildkite) or sliding.",
+            DefaultValueFactory = _ => RateLimitWindowKind.Fixed,
+            CustomParser = ParseWindow,
+        };
         var faults = new Option<FileInfo?>("--faults") { Description = "A JSON file of fault rules applied from the start ({\"rules\": [...]})." };
-        var randomSeed = new Option<int?>("--seed-random") { Description = "Seeds fault probabilities and generated ids so that a run replays." };
+        var randomSeed = CommonOptions.OptionalWholeNumber("--seed-random", "Seeds fault probabilities and generated ids so that a run replays.", int.MinValue, int.MaxValue);
         var command = new Command("emulator", "Run the sandbox: a local emulator of the Buildkite REST API, to try Kiteflow or any Buildkite client without an account.")
         {
             port, tokens, seed, rateLimit, userRateLimit, window, faults, randomSeed,
@@ -48,7 +53,7 @@ internal static class EmulatorCommand
             }
             else
             {
-                problems.Add($"--rate-limit: '{parseResult.GetValue(rateLimit)}' is not N/Ws, e.g. 200/60s.");
+                problems.Add($"--rate-limit: '{CommonOptions.Shown(parseResult.GetValue(rateLimit) ?? string.Empty)}' is not N/Ws, e.g. 200/60s.");
             }
 
             if (RateLimitSetting.TryParse(parseResult.GetValue(userRateLimit), out var user))
@@ -57,7 +62,7 @@ internal static class EmulatorCommand
             }
             else
             {
-                problems.Add($"--user-rate-limit: '{parseResult.GetValue(userRateLimit)}' is not N/Ws, e.g. 50/60s.");
+                problems.Add($"--user-rate-limit: '{CommonOptions.Shown(parseResult.GetValue(userRateLimit) ?? string.Empty)}' is not N/Ws, e.g. 50/60s.");
             }
 
             foreach (var text in parseResult.GetValue(tokens) ?? [])
@@ -69,6 +74,17 @@ internal static class EmulatorCommand
             {
                 problems.ForEach(p => error.WriteLine($"kiteflow: {p}"));
                 return ExitCodes.InvalidSettings;
+            }
+
+            var unreadable = new[]
+            {
+                options.SeedFile is { } seedFile ? PathChecks.ReadableFile("--seed", seedFile, "a JSON seed file (docs/sandbox.md)") : null,
+                options.FaultsFile is { } faultsFile ? PathChecks.ReadableFile("--faults", faultsFile, "a JSON faults file ({\"rules\": [...]})") : null,
+            }.OfType<string>().ToList();
+            if (unreadable.Count > 0)
+            {
+                unreadable.ForEach(p => error.WriteLine($"kiteflow: {p}"));
+                return ExitCodes.Error;
             }
 
             return await RunAsync(options, output, error, cancellationToken).ConfigureAwait(false);
@@ -124,7 +140,8 @@ internal static class EmulatorCommand
         {
             if (!SandboxToken.TryParse(token.Value, out _))
             {
-                result.AddError($"--token: '{token.Value}' is not TOKEN:scope,scope (e.g. bkua_mine:read_builds,write_builds, or bkua_mine:*).");
+                // The value is not repeated: it may be a real token pasted by mistake.
+                result.AddError("--token: a value is not TOKEN:scope,scope (e.g. my-token:read_builds,write_builds, or my-token:* for every scope).");
                 return [];
             }
 
@@ -132,5 +149,17 @@ internal static class EmulatorCommand
         }
 
         return [.. values];
+    }
+
+    private static RateLimitWindowKind ParseWindow(ArgumentResult result)
+    {
+        var text = result.Tokens.Count > 0 ? result.Tokens[0].Value : string.Empty;
+        if (Enum.TryParse<RateLimitWindowKind>(text, ignoreCase: true, out var kind) && Enum.IsDefined(kind) && !char.IsAsciiDigit(text.FirstOrDefault()))
+        {
+            return kind;
+        }
+
+        result.AddError($"--rate-limit-window: '{CommonOptions.Shown(text)}' is not fixed or sliding.");
+        return RateLimitWindowKind.Fixed;
     }
 }

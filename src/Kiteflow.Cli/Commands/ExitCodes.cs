@@ -6,10 +6,13 @@ internal static class ExitCodes
     /// <summary>Everything worked; for send, every record was delivered.</summary>
     public const int Success = 0;
 
-    /// <summary>The run stopped because of an error (input unreadable, server unreachable, token refused).</summary>
+    /// <summary>
+    /// Stopped by something outside the command line: a named file cannot be read or written, the credential store or
+    /// master key fails, the server refuses the token or cannot be reached, or an unexpected failure.
+    /// </summary>
     public const int Error = 1;
 
-    /// <summary>Invalid settings or arguments: nothing was sent.</summary>
+    /// <summary>The command line or the destination's settings are wrong (unknown option, malformed value, a name that is not one): nothing was done.</summary>
     public const int InvalidSettings = 2;
 
     /// <summary>Some records were rejected or possibly delivered; the others were delivered.</summary>

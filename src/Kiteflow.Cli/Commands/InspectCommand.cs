@@ -23,6 +23,12 @@ internal static class InspectCommand
 
     public static int Run(string inputPath, string? format, bool asJson, TextWriter output, TextWriter error)
     {
+        if (CommonOptions.InputProblem(inputPath, format) is { } problem)
+        {
+            error.WriteLine($"kiteflow: {problem.Message}");
+            return problem.ExitCode;
+        }
+
         using var reader = CommonOptions.OpenInput(inputPath, format, error);
         if (reader is null)
         {

@@ -21,7 +21,7 @@ internal static class PreviewCommand
         var input = CommonOptions.Input();
         var format = CommonOptions.Format();
         var apiBase = CommonOptions.ApiBase();
-        var limit = new Option<int>("--limit", "-n") { Description = "How many requests to show.", DefaultValueFactory = _ => 5 };
+        var limit = CommonOptions.WholeNumber("--limit", "How many requests to show (default 5).", defaultValue: 5, minimum: 1, maximum: int.MaxValue, "-n");
         var all = new Option<bool>("--all") { Description = "Plan the whole input (every request, every rejection)." };
         var json = new Option<bool>("--json") { Description = "Write the preview as one JSON document." };
         var command = new Command("preview", "Show the requests a destination would send for an input, and the records it would reject. Sends nothing.")
@@ -33,12 +33,6 @@ internal static class PreviewCommand
             var output = parseResult.InvocationConfiguration.Output;
             var error = parseResult.InvocationConfiguration.Error;
             var max = parseResult.GetValue(all) ? long.MaxValue : parseResult.GetValue(limit);
-            if (max < 1)
-            {
-                error.WriteLine("kiteflow: --limit must be at least 1.");
-                return ExitCodes.InvalidSettings;
-            }
-
             return Run(parseResult.GetRequiredValue(destination), parseResult.GetRequiredValue(input), parseResult.GetValue(format), parseResult.GetValue(apiBase), max, parseResult.GetValue(json), output, error);
         });
         return command;
@@ -46,6 +40,21 @@ internal static class PreviewCommand
 
     public static int Run(FileInfo destinationFile, string inputPath, string? format, Uri? apiBase, long limit, bool asJson, TextWriter output, TextWriter error)
     {
+        var input = CommonOptions.InputProblem(inputPath, format);
+        if (input is { ExitCode: ExitCodes.InvalidSettings, Message: var usage })
+        {
+            error.WriteLine($"kiteflow: {usage}");
+            return ExitCodes.InvalidSettings;
+        }
+
+        // Both files are checked before either is read, so that one run names every file that cannot be read.
+        var unreadable = new[] { PathChecks.ReadableFile("--destination", destinationFile.FullName, "the destination file (JSON settings)"), input?.Message }.OfType<string>().ToList();
+        if (unreadable.Count > 0)
+        {
+            unreadable.ForEach(p => error.WriteLine($"kiteflow: {p}"));
+            return ExitCodes.Error;
+        }
+
         var options = new PlannerOptions { ApiBase = apiBase, DeliveryIdPrefix = DestinationLoader.RunKey(destinationFile, inputPath) };
         var destination = DestinationLoader.Load(destinationFile, options, error);
         if (destination is null)

@@ -46,6 +46,11 @@ internal static class SendCommand
                 parseResult.GetValue(responses),
                 parseResult.GetValue(rejected),
                 parseResult.GetValue(summary));
+            if (SendArguments.Check(request, parseResult.InvocationConfiguration.Error) is { } failure)
+            {
+                return failure;
+            }
+
             return await RunAsync(request, parseResult.InvocationConfiguration.Output, parseResult.InvocationConfiguration.Error, Environment.GetEnvironmentVariable, cancellationToken).ConfigureAwait(false);
         });
         return command;
@@ -53,10 +58,10 @@ internal static class SendCommand
 
     public static async Task<int> RunAsync(SendRequest request, TextWriter output, TextWriter error, Func<string, string?> environment, CancellationToken cancellationToken)
     {
-        var credential = ResolveCredential(request, environment, error);
+        var credential = ResolveCredential(request, environment, error, out var credentialFailure);
         if (credential is null)
         {
-            return ExitCodes.InvalidSettings;
+            return credentialFailure;
         }
 
         var runKey = DestinationLoader.RunKey(request.Destination, request.Input);
@@ -128,13 +133,26 @@ internal static class SendCommand
 
     internal static readonly JsonSerializerOptions SummaryJson = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase, WriteIndented = true };
 
-    private static Credential? ResolveCredential(SendRequest request, Func<string, string?> environment, TextWriter error)
+    /// <summary>
+    /// The credential to send with, or null with the reason written and its exit code in <paramref name="failure"/>:
+    /// <see cref="ExitCodes.InvalidSettings"/> for what the command line got wrong (a name that is not one, an unknown
+    /// credential, no token in the variable), <see cref="ExitCodes.Error"/> when the credential store or its master key
+    /// fails (wrong, malformed or missing key, damaged entry, unreadable store). No message repeats a token.
+    /// </summary>
+    private static Credential? ResolveCredential(SendRequest request, Func<string, string?> environment, TextWriter error, out int failure)
     {
+        failure = ExitCodes.InvalidSettings;
         if (request.Credential is { } name)
         {
             if (request.TokenEnv is not null)
             {
                 error.WriteLine("kiteflow: give --credential or --token-env, not both.");
+                return null;
+            }
+
+            if (CredentialRules.NameProblem(name) is { } nameProblem)
+            {
+                error.WriteLine($"kiteflow: --credential: {nameProblem}");
                 return null;
             }
 
@@ -151,9 +169,18 @@ internal static class SendCommand
             }
             catch (CredentialException e)
             {
-                error.WriteLine($"kiteflow: {e.Message}");
+                // An unknown name is the command line's mistake; a key or store that fails is not (docs/credentials.md).
+                var hint = e.Kind == CredentialErrorKind.NotFound ? " kiteflow credentials list shows the names." : string.Empty;
+                error.WriteLine($"kiteflow: {e.Message}{hint}");
+                failure = e.Kind == CredentialErrorKind.NotFound ? ExitCodes.InvalidSettings : ExitCodes.Error;
                 return null;
             }
+        }
+
+        if (request.TokenEnv is { } given && CredentialRules.VariableNameProblem(given) is { } variableProblem)
+        {
+            error.WriteLine($"kiteflow: --token-env: {variableProblem}");
+            return null;
         }
 
         var variable = request.TokenEnv ?? DefaultTokenVariable;

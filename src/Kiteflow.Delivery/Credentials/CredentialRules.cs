@@ -15,11 +15,93 @@ internal static partial class CredentialRules
     /// <summary>Buildkite's tokens are about 40 characters; anything far longer is a pasted file, not a token.</summary>
     private const int MaxTokenLength = 1024;
 
-    /// <summary>Null when <paramref name="name"/> is a valid credential name.</summary>
-    public static string? NameProblem(string name) =>
-        NamePattern().IsMatch(name)
+    /// <summary>What a message says in place of a value that <see cref="LooksLikeToken"/>.</summary>
+    public const string Hidden = "••••";
+
+    /// <summary>
+    /// Null when <paramref name="name"/> is a valid credential name. A name that <see cref="LooksLikeToken"/> is
+    /// refused without being repeated: someone probably gave the token where its name was asked for.
+    /// </summary>
+    public static string? NameProblem(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        if (LooksLikeToken(name))
+        {
+            return "that looks like a token, not a credential name: a name is 1 to 64 letters, digits, '.', '_' or '-' of your choosing (e.g. sandbox, acme-release), and the token itself goes in an environment variable (kiteflow credentials add NAME --token-env VARIABLE).";
+        }
+
+        return IsWellFormedName(name)
             ? null
             : $"'{Printable(name)}' is not a credential name: use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit (e.g. sandbox, acme-release).";
+    }
+
+    /// <summary>
+    /// True when <paramref name="name"/> has a credential name's form, whatever it looks like. The store reads
+    /// entries by this rule alone, so that a store written before <see cref="LooksLikeToken"/> was checked stays readable.
+    /// </summary>
+    public static bool IsWellFormedName(string name) => NamePattern().IsMatch(name);
+
+    /// <summary>
+    /// Null when <paramref name="variable"/> can name an environment variable that holds a token. The value is never
+    /// repeated in the message: what is not a variable name is often the token itself.
+    /// </summary>
+    public static string? VariableNameProblem(string variable)
+    {
+        ArgumentNullException.ThrowIfNull(variable);
+        const string Advice = "give the NAME of an environment variable that holds the token (e.g. BUILDKITE_API_TOKEN: read -rs BUILDKITE_API_TOKEN && export BUILDKITE_API_TOKEN); tokens are never taken from the command line.";
+        if (LooksLikeToken(variable))
+        {
+            return $"that looks like a token, not a variable name: {Advice}";
+        }
+
+        return VariableNamePattern().IsMatch(variable)
+            ? null
+            : $"what was given is not a variable name (letters, digits and '_', not starting with a digit): {Advice}";
+    }
+
+    /// <summary>
+    /// True when <paramref name="value"/> looks like a secret rather than a name: it holds a Buildkite token prefix
+    /// (<c>bkua_</c> API access, <c>bkct_</c> cluster, <c>bkaa_</c> agent session, <c>bkaj_</c> agent job), or a run of 20
+    /// or more letters and digits that switches between letters and digits at least 4 times, as random strings do (a
+    /// legacy 40-hex-digit API token switches about 14 times) and names rarely do (<c>MyProject2024Token</c> switches
+    /// twice). This is the one rule every message that repeats a user-given name follows.
+    /// </summary>
+    public static bool LooksLikeToken(string value)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        if (TokenPrefix().IsMatch(value))
+        {
+            return true;
+        }
+
+        foreach (var match in AlphanumericRun().EnumerateMatches(value))
+        {
+            var run = value.AsSpan(match.Index, match.Length);
+            var switches = 0;
+            for (var i = 1; i < run.Length; i++)
+            {
+                if (char.IsAsciiDigit(run[i]) != char.IsAsciiDigit(run[i - 1]) && ++switches >= 4)
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// <paramref name="text"/> with every word (a run of letters, digits, '_' and '-') that <see cref="LooksLikeToken"/>
+    /// replaced by <see cref="Hidden"/>: for messages that quote what the user typed or what an unexpected error said.
+    /// </summary>
+    public static string HideTokens(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        return Word().Replace(text, static word => LooksLikeToken(word.Value) ? Hidden : word.Value);
+    }
+
+    /// <summary>A stored name as a listing or message can show it: <see cref="Hidden"/> when it looks like a token.</summary>
+    public static string Displayable(string name) => LooksLikeToken(name) ? Hidden : Printable(name);
 
     /// <summary>Null when <paramref name="token"/> can be sent as a bearer token.</summary>
     public static string? TokenProblem(string token)
@@ -101,4 +183,16 @@ internal static partial class CredentialRules
     // \z, not $: $ also matches before a final line break, which would let "name\n" through.
     [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}\z")]
     private static partial Regex NamePattern();
+
+    [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_]{0,127}\z")]
+    private static partial Regex VariableNamePattern();
+
+    [GeneratedRegex(@"(?<![A-Za-z0-9])bk(ua|ct|aa|aj)_", RegexOptions.IgnoreCase)]
+    private static partial Regex TokenPrefix();
+
+    [GeneratedRegex(@"[A-Za-z0-9]{20,}")]
+    private static partial Regex AlphanumericRun();
+
+    [GeneratedRegex(@"[A-Za-z0-9_-]+")]
+    private static partial Regex Word();
 }

@@ -113,7 +113,7 @@ internal sealed class CredentialStore
         lock (_gate)
         {
             var entry = Load().Find(e => e.Name == name)
-                ?? throw new CredentialException(CredentialErrorKind.NotFound, $"no credential is named '{name}' in {FilePath}.");
+                ?? throw new CredentialException(CredentialErrorKind.NotFound, $"no credential is named '{CredentialRules.Displayable(name)}' in {FilePath}.");
             var key = ResolveKey(create: false) ?? throw new CredentialException(
                 CredentialErrorKind.WrongMasterKey,
                 $"the credentials in {FilePath} were stored with a master key that is not here: {MasterKeyVariable} is not set and the key file {KeyFilePath} does not exist; set {MasterKeyVariable} to that key or remove and add them again.");
@@ -121,14 +121,14 @@ internal sealed class CredentialStore
             {
                 throw new CredentialException(
                     CredentialErrorKind.WrongMasterKey,
-                    $"the credentials in {FilePath} were stored with another master key than {key.Source} ('{name}' among them); set {MasterKeyVariable} to that key or remove and add them again.");
+                    $"the credentials in {FilePath} were stored with another master key than {key.Source} ('{CredentialRules.Displayable(name)}' among them); set {MasterKeyVariable} to that key or remove and add them again.");
             }
 
             if (!TokenCipher.TryDecrypt(key, entry.Name, entry.ApiBase, entry.Sealed, out var token))
             {
                 throw new CredentialException(
                     CredentialErrorKind.Damaged,
-                    $"the credential '{name}' in {FilePath} does not decrypt although its master key is right: its encrypted token, name or API base was changed after it was stored (they are sealed together, so an entry cannot be edited or moved to another name); remove it and add it again.");
+                    $"the credential '{CredentialRules.Displayable(name)}' in {FilePath} does not decrypt although its master key is right: its encrypted token, name or API base was changed after it was stored (they are sealed together, so an entry cannot be edited or moved to another name); remove it and add it again.");
             }
 
             return new Credential(entry.Name, token, entry.ApiBase, entry.CreatedAt);
@@ -152,7 +152,7 @@ internal sealed class CredentialStore
             var index = entries.FindIndex(e => e.Name == name);
             if (index >= 0 && !replace)
             {
-                throw new CredentialException(CredentialErrorKind.AlreadyExists, $"a credential named '{name}' already exists in {FilePath}.");
+                throw new CredentialException(CredentialErrorKind.AlreadyExists, $"a credential named '{CredentialRules.Displayable(name)}' already exists in {FilePath}.");
             }
 
             var key = ResolveKey(create: true)!;
@@ -264,7 +264,7 @@ internal sealed class CredentialStore
             return null;
         }
 
-        if (stored.Name is null || CredentialRules.NameProblem(stored.Name) is not null)
+        if (stored.Name is null || !CredentialRules.IsWellFormedName(stored.Name))
         {
             problem = $"{at}.name is missing or not a credential name";
             return null;
@@ -272,7 +272,7 @@ internal sealed class CredentialStore
 
         if (stored.ApiBase is null || !Uri.TryCreate(stored.ApiBase, UriKind.Absolute, out var apiBase) || CredentialRules.ApiBaseProblem(apiBase) is not null)
         {
-            problem = $"{at}.apiBase ('{stored.Name}') is missing or not an https URL (http only on loopback)";
+            problem = $"{at}.apiBase ('{CredentialRules.Displayable(stored.Name)}') is missing or not an https URL (http only on loopback)";
             return null;
         }
 
