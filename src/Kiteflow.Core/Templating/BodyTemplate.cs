@@ -55,22 +55,30 @@ internal sealed class BodyTemplate
 
         using (document)
         {
-            var root = document.RootElement;
-            if (root.ValueKind == JsonValueKind.String && LooksLikeJsonText(root.GetString()!))
+            try
             {
-                problems.Add(new SettingsProblem(Key, "The template is a string that holds JSON text; write the JSON value itself, without the surrounding quotes, e.g. \"bodyTemplate\": {\"body\": \"Deployed {commit}\"}."));
+                return Compile(document.RootElement, problems);
+            }
+            catch (InvalidOperationException)
+            {
+                // JSON lets a string escape half of a surrogate pair (\ud800), which is no text at all.
+                problems.Add(new SettingsProblem(Key, "The template holds a \\u escape that is half of a surrogate pair, which is not text; write the character itself or both halves."));
                 return null;
             }
-
-            var before = problems.Count;
-            var node = CompileNode(root, Key, 0, problems);
-            if (problems.Count > before)
-            {
-                return null;
-            }
-
-            return new BodyTemplate(node, node is Slot ? null : root.ValueKind);
         }
+    }
+
+    private static BodyTemplate? Compile(JsonElement root, List<SettingsProblem> problems)
+    {
+        if (root.ValueKind == JsonValueKind.String && LooksLikeJsonText(root.GetString()!))
+        {
+            problems.Add(new SettingsProblem(Key, "The template is a string that holds JSON text; write the JSON value itself, without the surrounding quotes, e.g. \"bodyTemplate\": {\"body\": \"Deployed {commit}\"}."));
+            return null;
+        }
+
+        var before = problems.Count;
+        var node = CompileNode(root, Key, 0, problems);
+        return problems.Count > before ? null : new BodyTemplate(node, node is Slot ? null : root.ValueKind);
     }
 
     /// <summary>

@@ -203,4 +203,16 @@ public sealed class BodyTemplateTests
         Assert.Equal("bodyTemplate", problem.Key);
         Assert.Contains("without the surrounding quotes", problem.Message);
     }
+
+    [Theory]
+    [InlineData("""{"body":"half \ud800 a pair"}""")]
+    [InlineData("""{"\udc00":"x"}""")]
+    [InlineData("\"\\ud800\"")]
+    public void Compile_HalfASurrogatePair_IsAProblemNotACrash(string template)
+    {
+        var problem = Assert.Single(Problems(template));
+
+        Assert.Equal("bodyTemplate", problem.Key);
+        Assert.Contains("half of a surrogate pair", problem.Message);
+    }
 }
