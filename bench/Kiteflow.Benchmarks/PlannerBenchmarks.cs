@@ -23,6 +23,7 @@ public class PlannerBenchmarks
     private Destination _single = null!;
     private Destination _batched = null!;
     private Destination _batchedParallel = null!;
+    private Destination _templated = null!;
 
     [GlobalSetup]
     public void Setup()
@@ -32,6 +33,9 @@ public class PlannerBenchmarks
         _single = Compile("""{"url":"https://api.buildkite.com/v2/organizations/{org}/pipelines/{pipeline}/builds","excludeAttributes":["org","pipeline"]}""", parallelism: 1);
         _batched = Compile(Batched, parallelism: 1);
         _batchedParallel = Compile(Batched, Environment.ProcessorCount);
+
+        // The same build body made by a bodyTemplate instead of exclusions: attributes copied whole, one string mixing text and macros.
+        _templated = Compile("""{"url":"https://api.buildkite.com/v2/organizations/{org}/pipelines/{pipeline}/builds","bodyTemplate":{"commit":"{commit}","branch":"{branch}","message":"{message} ({pipeline})","author":"{author}","env":"{env}","meta_data":"{meta_data}"}}""", parallelism: 1);
     }
 
     [Benchmark(Baseline = true, OperationsPerInvoke = Records, Description = "baseline: STJ parse + rewrite")]
@@ -61,6 +65,9 @@ public class PlannerBenchmarks
 
     [Benchmark(OperationsPerInvoke = Records, Description = "planner, 1 thread: one request per record")]
     public long PlanOnePerRecord() => Plan(_single);
+
+    [Benchmark(OperationsPerInvoke = Records, Description = "planner, 1 thread: one request per record, body from a bodyTemplate")]
+    public long PlanOnePerRecordFromTemplate() => Plan(_templated);
 
     [Benchmark(OperationsPerInvoke = Records, Description = "planner, 1 thread: property batching of 100")]
     public long PlanPropertyBatches() => Plan(_batched);

@@ -6,7 +6,7 @@ public enum RejectionStage
     /// <summary>The input could not be read as a record (bad JSON, not an object, too deep, too big, bad UTF-8, bad CSV row).</summary>
     Read,
 
-    /// <summary>The URL or a header could not be built from the record.</summary>
+    /// <summary>The URL, a header or the body template could not be filled from the record.</summary>
     Template,
 
     /// <summary>The body does not satisfy the endpoint (or the batch limits) before anything is sent.</summary>

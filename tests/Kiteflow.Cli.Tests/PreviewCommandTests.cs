@@ -13,6 +13,7 @@ public sealed class PreviewCommandTests : IDisposable
         { "trigger-builds/destination.json", "trigger-builds/builds.jsonl", "builds.create", "write_builds", 24 },
         { "create-pipelines/destination.json", "create-pipelines/pipelines.csv", "pipelines.create", "write_pipelines", 3 },
         { "annotate-builds/destination.json", "annotate-builds/annotations.json", "annotations.create", "write_builds", 3 },
+        { "annotate-from-responses/destination.json", "annotate-from-responses/responses.jsonl", "annotations.create", "write_builds", 3 },
     };
 
     [Theory]
@@ -152,6 +153,45 @@ public sealed class PreviewCommandTests : IDisposable
         var id = document.RootElement.GetProperty("requests")[1].GetProperty("body").GetProperty("meta_data").GetProperty("kiteflow_delivery_id").GetString();
         Assert.Matches("^kf[0-9a-f]{16}-1$", id);
         Assert.Equal(first.Output, second.Output);
+    }
+
+    [Fact]
+    public async Task PreviewJson_AnnotateFromResponses_BodiesFromTheTemplate_FailedCallRejectedNamingTheMacro()
+    {
+        var (exitCode, output, error) = await CliRunner.RunAsync("preview", "-d", CliRunner.Example("annotate-from-responses/destination.json"), "-i", CliRunner.Example("annotate-from-responses/responses.jsonl"), "--all", "--json");
+
+        Assert.True(exitCode == 0, error);
+        using var document = JsonDocument.Parse(output);
+        var root = document.RootElement;
+        Assert.Empty(root.GetProperty("warnings").EnumerateArray());
+        var first = root.GetProperty("requests")[0];
+        Assert.Equal("https://api.buildkite.com/v2/organizations/acme/pipelines/web/builds/9/annotations", first.GetProperty("url").GetString());
+        Assert.Equal(
+            """{"context":"release-train","style":"info","body":"Release train **REL-4000**: [build #9](https://buildkite.com/acme/web/builds/9) of `818e015feb2e0f4164dbdff9dcfba781e78f4f86` on `release/2026.0`, requested by zoe@example.com."}""",
+            JsonSerializer.Serialize(first.GetProperty("body"), new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
+        var rejected = Assert.Single(root.GetProperty("rejected").EnumerateArray());
+        Assert.Equal(3, rejected.GetProperty("record").GetInt32());
+        Assert.Equal("template", rejected.GetProperty("stage").GetString());
+        Assert.StartsWith("{response.body.pipeline.slug}:", rejected.GetProperty("message").GetString());
+    }
+
+    [Fact]
+    public async Task Preview_BadBodyTemplate_ExitsTwoNamingTheKey()
+    {
+        var destination = Write("bad.json", """
+            {"url":"https://api.buildkite.com/v2/organizations/acme/pipelines/{p}/builds/{n}/annotations",
+             "excludeAttributes":["p"],
+             "bodyTemplate":{"body":"Deployed {commit", "style":"{now+x}"}}
+            """);
+        var input = Write("in.jsonl", "{}");
+
+        var (exitCode, output, error) = await CliRunner.RunAsync("preview", "-d", destination, "-i", input);
+
+        Assert.Equal(2, exitCode);
+        Assert.Empty(output);
+        Assert.Contains("bodyTemplate.body: In \"Deployed {commit\": the '{' at character 10 is not closed by a '}'", error);
+        Assert.Contains("bodyTemplate.style:", error);
+        Assert.Contains("excludeAttributes: excludeAttributes has no effect with a bodyTemplate", error);
     }
 
     private string Write(string name, string content)

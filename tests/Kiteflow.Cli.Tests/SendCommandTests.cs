@@ -131,6 +131,56 @@ public sealed class SendCommandTests : IAsyncLifetime
         Assert.True((int)summary["requests"]! < 120, "the second run resent builds the first one had delivered");
     }
 
+    /// <summary>
+    /// The two examples chained as a user would: trigger-builds sent with <c>--responses</c>, then that file
+    /// sent through annotate-from-responses. Every build gets exactly one annotation, built by the body template.
+    /// </summary>
+    [Fact]
+    public async Task Send_AnnotateFromResponsesExample_AnnotatesEveryBuildTheTriggerExampleCreated()
+    {
+        var responses = Path.Combine(_directory, "trigger-responses.jsonl");
+        var (triggerExit, triggerOutput, triggerError) = await SendExampleAsync("trigger-builds/destination.json", CliRunner.Example("trigger-builds/builds.jsonl"), "trigger", responses);
+        Assert.True(triggerExit == 0, triggerOutput + triggerError);
+        var builds = Builds();
+        Assert.Equal(24, builds.Count);
+        Assert.Empty(Annotations());
+
+        var (exitCode, output, error) = await SendExampleAsync("annotate-from-responses/destination.json", responses, "annotate", responses: null);
+
+        Assert.True(exitCode == 0, output + error);
+        Assert.Contains("Delivered 24 of 24 records", output);
+        var annotations = Annotations();
+        Assert.Equal(24, annotations.Count);
+        foreach (var build in builds)
+        {
+            var (pipeline, number) = ((string)build["pipeline"]!, (int)build["number"]!);
+            var annotation = Assert.Single(annotations, a => (string)a["pipeline"]! == pipeline && (int)a["build_number"]! == number);
+            var metaData = build["meta_data"]!;
+            Assert.Equal("release-train", (string)annotation["context"]!);
+            Assert.Equal("info", (string)annotation["style"]!);
+            Assert.Equal(
+                $"Release train **{metaData["ticket"]}**: [build #{number}](https://buildkite.com/acme/{pipeline}/builds/{number}) of `{build["commit"]}` on `{build["branch"]}`, requested by {metaData["requested_by"]}.",
+                (string)annotation["body"]!);
+        }
+    }
+
+    private async Task<(int ExitCode, string Output, string Error)> SendExampleAsync(string destination, string input, string run, string? responses)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var request = new SendRequest(new FileInfo(CliRunner.Example(destination)), input, null, _sandbox.BaseAddress, null, null, Path.Combine(_directory, run + "-ledger.db"), responses, Path.Combine(_directory, run + "-rejected.jsonl"), null);
+        var exitCode = await SendCommand.RunAsync(request, output, error, name => name switch
+        {
+            "BUILDKITE_API_TOKEN" => SandboxServer.DefaultToken,
+            "KITEFLOW_HOME" => _directory,
+            _ => null,
+        }, CancellationToken.None);
+        return (exitCode, output.ToString(), error.ToString());
+    }
+
+    private List<JsonNode> Annotations() =>
+        JsonNode.Parse(_sandbox.GetStateJson())!["organizations"]!.AsArray().SelectMany(o => o!["annotations"]!.AsArray()).Select(a => a!).ToList();
+
     private Process StartKiteflow(string[] args)
     {
         var start = new ProcessStartInfo("dotnet")

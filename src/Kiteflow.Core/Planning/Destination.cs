@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Kiteflow.Core.Catalog;
 using Kiteflow.Core.Formats;
 using Kiteflow.Core.Records;
@@ -14,8 +15,9 @@ namespace Kiteflow.Core.Planning;
 /// </summary>
 public sealed class Destination
 {
-    private Destination(DestinationSettings settings, PlannerOptions options, UrlTemplate url, HeaderTemplates headers, BodyShaper shaper, BatchScript? script, EndpointDefinition? endpoint, IReadOnlyList<string> warnings)
+    private Destination(DestinationSettings settings, PlannerOptions options, UrlTemplate url, HeaderTemplates headers, BodyShaper shaper, BodyTemplate? bodyTemplate, BatchScript? script, EndpointDefinition? endpoint, IReadOnlyList<string> warnings)
     {
+        BodyTemplate = bodyTemplate;
         Settings = settings;
         Options = options;
         Url = url;
@@ -45,13 +47,16 @@ public sealed class Destination
     public bool ValidatesBodies => Endpoint is { TakesBody: true } && !Settings.Batching.Enabled;
 
     /// <summary>Whether requests carry a body.</summary>
-    public bool SendsBody => Settings.Batching.Enabled || (Settings.Method != "DELETE" && Endpoint is not { TakesBody: false });
+    public bool SendsBody => Sends(Settings, Endpoint);
 
     internal UrlTemplate Url { get; }
 
     internal HeaderTemplates Headers { get; }
 
     internal BodyShaper Shaper { get; }
+
+    /// <summary>The compiled <c>bodyTemplate</c>: each body is it filled from the record; null when the record is the body.</summary>
+    internal BodyTemplate? BodyTemplate { get; }
 
     internal BatchScript? Script { get; }
 
@@ -87,12 +92,13 @@ public sealed class Destination
         }
 
         var shaper = BodyShaper.Compile(settings.ExcludeAttributes, injectDeliveryId: endpoint?.Id == "builds.create", problems);
+        var bodyTemplate = settings.BodyTemplate is { } templateJson ? CompileBodyTemplate(templateJson, settings, url, endpoint, problems) : null;
         if (problems.Count > 0)
         {
             return (null, problems);
         }
 
-        return (new Destination(settings, options, url!, headers!, shaper!, script, endpoint, warnings), problems);
+        return (new Destination(settings, options, url!, headers!, shaper!, bodyTemplate, script, endpoint, warnings), problems);
     }
 
     /// <summary>Plans <paramref name="reader"/>'s records lazily: enumerate the plan to read, template, shape, batch and check them.</summary>
@@ -100,6 +106,34 @@ public sealed class Destination
     {
         ArgumentNullException.ThrowIfNull(reader);
         return new Plan(this, reader);
+    }
+
+    private static bool Sends(DestinationSettings settings, EndpointDefinition? endpoint) =>
+        settings.Batching.Enabled || (settings.Method != "DELETE" && endpoint is not { TakesBody: false });
+
+    /// <summary>Compiles <c>bodyTemplate</c> and checks that it fits the rest of the settings.</summary>
+    private static BodyTemplate? CompileBodyTemplate(string json, DestinationSettings settings, UrlTemplate? url, EndpointDefinition? endpoint, List<SettingsProblem> problems)
+    {
+        var template = BodyTemplate.Compile(json, problems);
+        if (settings.ExcludeAttributes.Count > 0)
+        {
+            // Exclusions take attributes out of the record, and with a template the record is not the body:
+            // the template already names everything sent. Applying them to the filled body instead would
+            // be a second, surprising meaning for the same key.
+            problems.Add(new SettingsProblem("excludeAttributes", "excludeAttributes has no effect with a bodyTemplate: the template alone says what the body holds. Remove excludeAttributes (or the template)."));
+        }
+
+        if (url is not null && !Sends(settings, endpoint))
+        {
+            var why = settings.Method == "DELETE" ? "DELETE sends no body unless batching is on" : $"{endpoint!.Id} takes no body";
+            problems.Add(new SettingsProblem(BodyTemplate.Key, $"{why}, so the template would never be sent; remove bodyTemplate."));
+        }
+        else if (template?.Kind is { } kind and not JsonValueKind.Object && endpoint is { TakesBody: true } && !settings.Batching.Enabled)
+        {
+            problems.Add(new SettingsProblem(BodyTemplate.Key, $"{endpoint.Id} takes a JSON object, and the template is {Records.RecordParser.KindName(kind)}; write it as an object, e.g. {{\"body\": \"…\"}}."));
+        }
+
+        return template;
     }
 
     private static EndpointDefinition? Recognise(DestinationSettings settings, UrlTemplate url, List<string> warnings)

@@ -337,9 +337,15 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
 
         prepared.Url = chunk.Url.ToString();
         prepared.Headers = (IReadOnlyList<KeyValuePair<string, string>>?)headerList ?? NoHeaders;
+        if (_destination.BodyTemplate is { } template)
+        {
+            PrepareTemplated(chunk, record, template, ref prepared, clock);
+            return;
+        }
+
         if (!settings.Batching.Enabled)
         {
-            if (_destination.ValidatesBodies && Validate(record, chunk) is { } invalid)
+            if (_destination.ValidatesBodies && Validate(record.Value, _destination.Shaper.Exclusions, record.Position, chunk) is { } invalid)
             {
                 prepared.Rejection = Rejected(record, RejectionStage.Validate, invalid);
                 return;
@@ -348,29 +354,97 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
             prepared.DeliveryId = shaper.InjectsDeliveryId ? DeliveryIds.For(_destination.Options.DeliveryIdPrefix, record.Position) : null;
             if (_destination.SendsBody)
             {
-                var (offset, length, _) = chunk.Shape(shaper, record, prepared.DeliveryId);
+                var (offset, length, _) = chunk.Shape(shaper, record.Value, prepared.DeliveryId);
                 prepared.Body = BodyFormats.Convert(settings.ContentFormat, chunk.Shaped.WrittenSpan.Slice(offset, length));
             }
 
             return;
         }
 
-        prepared.GroupKey = prepared.Headers.Count == 0 ? prepared.Url : prepared.Url + "\n" + string.Join("\n", prepared.Headers.Select(h => h.Key + ":" + h.Value));
+        prepared.GroupKey = GroupKey(prepared);
 
         // A batch's delivery id is its first record's, known only when batching: write an empty
         // one and let the batch splice its id in.
-        (prepared.ShapedOffset, prepared.ShapedLength, prepared.IdAt) = chunk.Shape(shaper, record, shaper.InjectsDeliveryId ? string.Empty : null);
+        (prepared.ShapedOffset, prepared.ShapedLength, prepared.IdAt) = chunk.Shape(shaper, record.Value, shaper.InjectsDeliveryId ? string.Empty : null);
     }
 
+    /// <summary>
+    /// The body is the destination's template filled from the record (SPEC §2.5b). The filled body is
+    /// then what is checked, gets the delivery id and is batched, exactly as a record would be.
+    /// </summary>
+    private void PrepareTemplated(Chunk chunk, SourceRecord record, BodyTemplate template, ref Prepared prepared, TemplateClock clock)
+    {
+        if (chunk.Fill(template, record.Value, clock) is { } problem)
+        {
+            prepared.Rejection = Rejected(record, RejectionStage.Template, problem);
+            return;
+        }
+
+        var settings = _destination.Settings;
+        var shaper = _destination.Shaper;
+        var batching = settings.Batching.Enabled;
+        if (_destination.ValidatesBodies || shaper.InjectsDeliveryId)
+        {
+            using var filled = JsonDocument.Parse(chunk.Filled.WrittenMemory, FilledBodyOptions);
+            var body = filled.RootElement;
+            if (_destination.ValidatesBodies && Validate(body, null, record.Position, chunk) is { } invalid)
+            {
+                prepared.Rejection = Rejected(record, RejectionStage.Validate, invalid);
+                return;
+            }
+
+            if (shaper.InjectsDeliveryId)
+            {
+                if (body.ValueKind != JsonValueKind.Object)
+                {
+                    // Reached only when batching: one body per record is checked above, and a non-object fails there.
+                    prepared.Rejection = Rejected(record, RejectionStage.Validate, $"{_destination.Endpoint!.Id} takes a JSON object, and the bodyTemplate made {RecordParser.KindName(body.ValueKind)} from this record.");
+                    return;
+                }
+
+                if (!batching)
+                {
+                    prepared.DeliveryId = DeliveryIds.For(_destination.Options.DeliveryIdPrefix, record.Position);
+                    var (offset, length, _) = chunk.Shape(shaper, body, prepared.DeliveryId);
+                    prepared.Body = BodyFormats.Convert(settings.ContentFormat, chunk.Shaped.WrittenSpan.Slice(offset, length));
+                    return;
+                }
+
+                // As for records: the batch splices its delivery id in.
+                prepared.GroupKey = GroupKey(prepared);
+                (prepared.ShapedOffset, prepared.ShapedLength, prepared.IdAt) = chunk.Shape(shaper, body, string.Empty);
+                return;
+            }
+        }
+
+        // Nothing to add: the filled bytes are the body.
+        if (!batching)
+        {
+            prepared.Body = BodyFormats.Convert(settings.ContentFormat, chunk.Filled.WrittenSpan);
+            return;
+        }
+
+        prepared.GroupKey = GroupKey(prepared);
+        (prepared.ShapedOffset, prepared.ShapedLength) = chunk.Keep(chunk.Filled.WrittenSpan);
+        prepared.IdAt = -1;
+    }
+
+    private static string GroupKey(in Prepared prepared) =>
+        prepared.Headers!.Count == 0 ? prepared.Url! : prepared.Url + "\n" + string.Join("\n", prepared.Headers!.Select(h => h.Key + ":" + h.Value));
+
     /// <summary>Checks the body against the endpoint; returns the rejection message, or null when it passes.</summary>
-    private string? Validate(SourceRecord record, Chunk chunk)
+    /// <param name="body">The record the body is shaped from, or the filled template.</param>
+    /// <param name="excluded">Paths left out of <paramref name="body"/> when it is sent.</param>
+    /// <param name="position">The record's position, for unknown-field warnings.</param>
+    /// <param name="chunk">Where the unknown fields are noted.</param>
+    private string? Validate(JsonElement body, Shaping.ExclusionTree? excluded, long position, Chunk chunk)
     {
         // Judged as sent: excluded attributes count as absent. The delivery id differs from the record
         // too, but adding a meta_data string cannot make a body invalid.
-        var check = _destination.Endpoint!.CheckBody(record.Value, _destination.Shaper.Exclusions);
+        var check = _destination.Endpoint!.CheckBody(body, excluded);
         for (var i = 0; i < check.UnknownFields.Count; i++)
         {
-            chunk.UnknownFields.Add((check.UnknownFields[i], check.Warnings[i], record.Position));
+            chunk.UnknownFields.Add((check.UnknownFields[i], check.Warnings[i], position));
         }
 
         if (check.IsValid)
@@ -443,6 +517,9 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
 
     private static readonly IReadOnlyList<KeyValuePair<string, string>> NoHeaders = [];
 
+    // A filled body nests the template's depth and an attribute's (each at most 64).
+    private static readonly JsonDocumentOptions FilledBodyOptions = new() { MaxDepth = 128 };
+
     /// <summary>A run of consecutive input items and what <see cref="Prepare"/> made of them; reused.</summary>
     private sealed class Chunk
     {
@@ -450,6 +527,8 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
         public const long MaxBytes = 1 << 20;
 
         private readonly Utf8JsonWriter _writer = new(Stream.Null, MinimalJsonEncoder.CompactWriterOptions);
+        private readonly Utf8JsonWriter _fillWriter = new(Stream.Null, MinimalJsonEncoder.CompactWriterOptions);
+        private readonly ArrayBufferWriter<char> _text = new(256);
 
         public List<ReadResult> Reads { get; } = new(MaxRecords);
 
@@ -466,14 +545,39 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
 
         public int Count => Reads.Count;
 
+        /// <summary>The current record's filled body template.</summary>
+        public ArrayBufferWriter<byte> Filled { get; } = new(4 * 1024);
+
         /// <summary>Appends the shaped record to <see cref="Shaped"/>: its offset, length, and where its delivery id starts (or -1).</summary>
-        public (int Offset, int Length, int IdAt) Shape(BodyShaper shaper, SourceRecord record, string? deliveryId)
+        public (int Offset, int Length, int IdAt) Shape(BodyShaper shaper, JsonElement record, string? deliveryId)
         {
             var offset = Shaped.WrittenCount;
             _writer.Reset(Shaped);
-            var idAt = shaper.Write(_writer, record.Value, deliveryId);
+            var idAt = shaper.Write(_writer, record, deliveryId);
             _writer.Flush();
             return (offset, Shaped.WrittenCount - offset, (int)idAt);
+        }
+
+        /// <summary>Fills <paramref name="template"/> from <paramref name="record"/> into <see cref="Filled"/>; returns why it cannot be, or null.</summary>
+        public string? Fill(BodyTemplate template, JsonElement record, TemplateClock clock)
+        {
+            Filled.ResetWrittenCount();
+            _fillWriter.Reset(Filled);
+            var problem = template.Write(_fillWriter, record, clock, _text);
+            if (problem is null)
+            {
+                _fillWriter.Flush();
+            }
+
+            return problem;
+        }
+
+        /// <summary>Appends bytes that are already the body to <see cref="Shaped"/>: their offset and length there.</summary>
+        public (int Offset, int Length) Keep(ReadOnlySpan<byte> body)
+        {
+            var offset = Shaped.WrittenCount;
+            Shaped.Write(body);
+            return (offset, body.Length);
         }
 
         /// <summary>Gives the records' memory back and empties the chunk for reuse.</summary>

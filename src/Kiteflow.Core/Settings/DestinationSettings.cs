@@ -25,6 +25,12 @@ public sealed class DestinationSettings
     /// <summary>Attribute paths left out of the body (<c>org</c>, <c>author.email</c>).</summary>
     public IList<string> ExcludeAttributes { get; set; } = [];
 
+    /// <summary>
+    /// The body template (SPEC §2.5b) as JSON text: each record's body is this JSON value with its
+    /// macros filled from the record, instead of the record itself. Null (default): the record is the body.
+    /// </summary>
+    public string? BodyTemplate { get; set; }
+
     /// <summary>How <c>{now}</c> macros are written (.NET date format). Default <c>yyyy-MM-dd</c>.</summary>
     public string DateFormat { get; set; } = "yyyy-MM-dd";
 

@@ -10,7 +10,7 @@ namespace Kiteflow.Core.Settings;
 /// </summary>
 public static class DestinationSettingsReader
 {
-    private static readonly string[] TopKeys = ["name", "method", "contentFormat", "url", "headers", "excludeAttributes", "dateFormat", "dateUnit", "batching", "responseWebhook", "delivery"];
+    private static readonly string[] TopKeys = ["name", "method", "contentFormat", "url", "headers", "excludeAttributes", "bodyTemplate", "dateFormat", "dateUnit", "batching", "responseWebhook", "delivery"];
     private static readonly string[] BatchingKeys = ["enabled", "batchSize", "maxBatchBytes", "algorithm", "propertyName", "otherProps", "code"];
     private static readonly string[] WebhookKeys = ["enabled", "forwardUrl"];
     private static readonly string[] DeliveryKeys = ["concurrency", "maxAttempts", "timeoutSeconds", "retryAmbiguousPosts", "pacing", "organizationRequestsPerMinute", "userRequestsPerMinute"];
@@ -76,6 +76,7 @@ public static class DestinationSettingsReader
 
             settings.Headers = reader.String("headers");
             settings.ExcludeAttributes = reader.StringList("excludeAttributes") ?? [];
+            settings.BodyTemplate = reader.JsonText("bodyTemplate");
             settings.DateFormat = reader.String("dateFormat") ?? settings.DateFormat;
             CheckDateFormat(settings.DateFormat, problems);
             settings.DateUnit = reader.Enum("dateUnit", settings.DateUnit, ("second", DateUnit.Second), ("minute", DateUnit.Minute), ("hour", DateUnit.Hour), ("day", DateUnit.Day), ("week", DateUnit.Week), ("month", DateUnit.Month), ("year", DateUnit.Year));
@@ -302,6 +303,9 @@ public static class DestinationSettingsReader
             problems.Add(new SettingsProblem(Key(name), $"Expected a JSON object such as {{\"source\": \"kiteflow\"}}, found {Shorten(value)}."));
             return null;
         }
+
+        /// <summary>Any JSON value's text (checked when the destination is compiled).</summary>
+        public string? JsonText(string name) => TryGet(name, out var value) ? value.GetRawText() : null;
 
         private bool TryGet(string name, out JsonElement value) =>
             element.TryGetProperty(name, out value) && value.ValueKind != JsonValueKind.Null;

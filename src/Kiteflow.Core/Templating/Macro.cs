@@ -92,32 +92,65 @@ internal sealed class Macro
             return clock.Format(offset);
         }
 
-        var current = record;
-        for (var i = 0; i < _path.Length; i++)
+        if (!TryFind(record, out var current))
         {
-            if (current.ValueKind != JsonValueKind.Object || !current.TryGetProperty(_path[i], out current))
-            {
-                return Fallback(out reason, $"the record has no attribute '{string.Join('.', Path)}'");
-            }
+            return Fallback(out reason, MissingWhy);
         }
 
         switch (current.ValueKind)
         {
-            case JsonValueKind.String:
-                return current.GetString();
-            case JsonValueKind.Number:
-                return current.GetRawText();
-            case JsonValueKind.True:
-                return "true";
-            case JsonValueKind.False:
-                return "false";
             case JsonValueKind.Null:
-                return Fallback(out reason, $"the attribute '{string.Join('.', Path)}' is null");
-            default:
+                return Fallback(out reason, NullWhy);
+            case JsonValueKind.Object or JsonValueKind.Array:
                 reason = $"{Text}: the attribute '{string.Join('.', Path)}' is {Records.RecordParser.KindName(current.ValueKind)}; a URL or header needs a single value (string, number or boolean).";
                 return null;
+            default:
+                return AsText(current);
         }
     }
+
+    /// <summary>
+    /// Finds the attribute in <paramref name="record"/>: true with its value (which may be JSON null)
+    /// when the record has it. Always false for a time macro.
+    /// </summary>
+    public bool TryFind(JsonElement record, out JsonElement value)
+    {
+        value = record;
+        if (NowOffset is not null)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < _path.Length; i++)
+        {
+            if (value.ValueKind != JsonValueKind.Object || !value.TryGetProperty(_path[i], out value))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>A single value as text: strings as they are, numbers as their exact JSON text, booleans as true/false.</summary>
+    public static string AsText(JsonElement value) => value.ValueKind switch
+    {
+        JsonValueKind.String => value.GetString()!,
+        JsonValueKind.Number => value.GetRawText(),
+        JsonValueKind.True => "true",
+        JsonValueKind.False => "false",
+        _ => throw new ArgumentException($"A {value.ValueKind} is not a single value.", nameof(value)),
+    };
+
+    /// <summary>Why a missing attribute with no default rejects the record, naming the macro and the fix.</summary>
+    public string MissingReason() => Reason(MissingWhy);
+
+    /// <summary>Why a null attribute with no default rejects the record, naming the macro and the fix.</summary>
+    public string NullReason() => Reason(NullWhy);
+
+    private string MissingWhy => $"the record has no attribute '{string.Join('.', Path)}'";
+
+    private string NullWhy => $"the attribute '{string.Join('.', Path)}' is null";
 
     private string? Fallback(out string? reason, string why)
     {
@@ -127,7 +160,9 @@ internal sealed class Macro
             return Default;
         }
 
-        reason = $"{Text}: {why}; add it to the record or give a default, e.g. {{{string.Join('.', Path)}=value}}.";
+        reason = Reason(why);
         return null;
     }
+
+    private string Reason(string why) => $"{Text}: {why}; add it to the record or give a default, e.g. {{{string.Join('.', Path)}=value}}.";
 }

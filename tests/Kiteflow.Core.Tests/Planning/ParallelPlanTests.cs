@@ -17,9 +17,15 @@ public sealed class ParallelPlanTests
 
     private const string Batched = $$$"""{"url":"{{{BuildsUrl}}}","excludeAttributes":["org","pipeline"],"batching":{"enabled":true,"batchSize":7,"maxBatchBytes":4000,"algorithm":"property","propertyName":"builds"}}""";
 
+    private const string Templated = $$$"""{"url":"{{{BuildsUrl}}}","bodyTemplate":{"commit":"{commit}","branch":"{branch}","message":"{pipeline}: {message=no message}","env":{"N":"{pipeline}"} } }""";
+
+    private const string TemplatedBatched = $$$"""{"url":"{{{BuildsUrl}}}","bodyTemplate":{"commit":"{commit}","branch":"{branch=main}","message":"{message=none}"},"batching":{"enabled":true,"batchSize":5,"maxBatchBytes":4000}}""";
+
     [Theory]
     [InlineData(Single)]
     [InlineData(Batched)]
+    [InlineData(Templated)]
+    [InlineData(TemplatedBatched)]
     public void Plan_OnSeveralThreads_IsItemForItemThePlanOfOneThread(string settings)
     {
         var input = MixedInput(3_000, out var expectedRejections);

@@ -287,4 +287,170 @@ public sealed class PlanTests
         Assert.Equal(3, first.Count);
         Assert.Equal(3, plan.RecordsRead);
     }
+
+    private const string AnnotationsUrl = "https://api.buildkite.com/v2/organizations/acme/pipelines/{response.body.pipeline.slug}/builds/{response.body.number}/annotations";
+
+    private const string AnnotateFromResponses = $$$"""
+        {"url":"{{{AnnotationsUrl}}}",
+         "bodyTemplate":{"body":"Deployed `{response.body.commit}` (build {response.body.number})","style":"{style=success}","context":"deploy","priority":"{priority=3}"}}
+        """;
+
+    private static string ResponseRecord(int number, string pipeline) =>
+        $$"""{"destination":"trigger-builds","response":{"status":201,"body":{"number":{{number}},"commit":"c{{number}}","pipeline":{"slug":"{{pipeline}}"} } } }""";
+
+    [Fact]
+    public void Plan_BodyTemplate_EachBodyIsTheTemplateFilledFromItsRecord_NoWarnings()
+    {
+        var destination = Compile(AnnotateFromResponses);
+
+        var (requests, rejections, warnings) = PlanAll(destination, ResponseRecord(1, "web") + "\n" + ResponseRecord(12, "api"));
+
+        Assert.Empty(rejections);
+        Assert.Empty(warnings);
+        Assert.Equal("annotations.create", destination.Endpoint!.Id);
+        Assert.Equal("https://api.buildkite.com/v2/organizations/acme/pipelines/api/builds/12/annotations", requests[1].Url);
+        Assert.Equal("""{"body":"Deployed `c1` (build 1)","style":"success","context":"deploy","priority":3}""", BodyText(requests[0]));
+        Assert.Equal("""{"body":"Deployed `c12` (build 12)","style":"success","context":"deploy","priority":3}""", BodyText(requests[1]));
+        Assert.Null(requests[0].DeliveryId);
+    }
+
+    [Fact]
+    public void Plan_BodyTemplate_FilledBodyCheckedAgainstTheCatalog()
+    {
+        var destination = Compile($$"""
+            {"url":"{{AnnotationsUrl}}","bodyTemplate":{"body":"{note}","style":"{style}","priority":"{priority}","colour":"{style}"} }
+            """);
+
+        var (requests, rejections, warnings) = PlanAll(destination, """
+            {"response":{"body":{"number":1,"pipeline":{"slug":"web"}}},"note":"ok","style":"info","priority":2}
+            {"response":{"body":{"number":2,"pipeline":{"slug":"web"}}},"note":"bad style","style":"sucess","priority":2}
+            {"response":{"body":{"number":3,"pipeline":{"slug":"web"}}},"note":"string priority","style":"info","priority":"2"}
+            {"response":{"body":{"number":4,"pipeline":{"slug":"web"}}},"style":"info","priority":2}
+            """);
+
+        Assert.Equal([0L], requests.SelectMany(r => r.Records));
+        Assert.Collection(
+            rejections,
+            r => Assert.Equal((1L, RejectionStage.Validate, true), (r.Record, r.Stage, r.Message.Contains("style", StringComparison.Ordinal))),
+            r => Assert.Equal((2L, RejectionStage.Validate, true), (r.Record, r.Stage, r.Message.Contains("priority", StringComparison.Ordinal))),
+            r => Assert.Equal((3L, RejectionStage.Template, true), (r.Record, r.Stage, r.Message.StartsWith("{note}:", StringComparison.Ordinal))));
+        Assert.Contains("\"note\":\"bad style\"", rejections[0].RecordJson);  // the rejection keeps the record, not the body
+        var warning = Assert.Single(warnings);
+        Assert.Contains("colour", warning);
+    }
+
+    [Fact]
+    public void Plan_BodyTemplate_MissingMacro_RejectsOnlyThatRecordAtStageTemplate()
+    {
+        var destination = Compile(AnnotateFromResponses);
+
+        var (requests, rejections, _) = PlanAll(destination, string.Join('\n',
+            ResponseRecord(1, "web"),
+            """{"destination":"trigger-builds","response":{"status":422,"body":{"message":"Validation Failed","pipeline":{"slug":"web"},"number":5}}}""",
+            """{"destination":"trigger-builds","response":{"status":422,"body":{"message":"Validation Failed"}}}""",
+            ResponseRecord(3, "docs")));
+
+        Assert.Equal([0L, 3L], requests.SelectMany(r => r.Records));
+        Assert.Collection(
+            rejections,
+            r => Assert.Equal((1L, RejectionStage.Template), (r.Record, r.Stage)),
+            r => Assert.Equal((2L, RejectionStage.Template), (r.Record, r.Stage)));
+        Assert.StartsWith("{response.body.commit}: the record has no attribute 'response.body.commit'", rejections[0].Message);
+        Assert.StartsWith("{response.body.pipeline.slug}:", rejections[1].Message);  // the URL is filled first
+    }
+
+    [Fact]
+    public void Plan_BodyTemplate_CreateBuild_StillGetsItsDeliveryId()
+    {
+        var destination = Compile($$"""
+            {"url":"{{BuildsUrl}}","bodyTemplate":{"commit":"{sha}","branch":"{ref=main}","meta_data":{"source":"kiteflow"} } }
+            """, new PlannerOptions { DeliveryIdPrefix = "kfrun" });
+
+        var (requests, _, _) = PlanAll(destination, """
+            {"org":"acme","pipeline":"web","sha":"abc"}
+            {"org":"acme","pipeline":"web","sha":"def","ref":"dev"}
+            """);
+
+        Assert.Equal("""{"commit":"abc","branch":"main","meta_data":{"source":"kiteflow","kiteflow_delivery_id":"kfrun-0"}}""", BodyText(requests[0]));
+        Assert.Equal("""{"commit":"def","branch":"dev","meta_data":{"source":"kiteflow","kiteflow_delivery_id":"kfrun-1"}}""", BodyText(requests[1]));
+        Assert.Equal("kfrun-1", requests[1].DeliveryId);
+    }
+
+    [Fact]
+    public void Plan_BodyTemplate_Batched_BatchesHoldTheFilledBodies_WithTheBatchsDeliveryId()
+    {
+        var destination = Compile($$"""
+            {"url":"{{BuildsUrl}}","bodyTemplate":{"commit":"{sha}","branch":"main"},
+             "batching":{"enabled":true,"batchSize":2,"algorithm":"property","propertyName":"builds"} }
+            """, new PlannerOptions { DeliveryIdPrefix = "kfrun" });
+
+        var (requests, rejections, _) = PlanAll(destination, """
+            {"org":"acme","pipeline":"web","sha":"a","noise":1}
+            {"org":"acme","pipeline":"web","sha":"b"}
+            {"org":"acme","pipeline":"web"}
+            {"org":"acme","pipeline":"web","sha":"c"}
+            """);
+
+        Assert.Equal(2L, Assert.Single(rejections).Record);
+        Assert.Equal(
+            [
+                """{"builds":[{"commit":"a","branch":"main","meta_data":{"kiteflow_delivery_id":"kfrun-0"}},{"commit":"b","branch":"main","meta_data":{"kiteflow_delivery_id":"kfrun-0"}}]}""",
+                """{"builds":[{"commit":"c","branch":"main","meta_data":{"kiteflow_delivery_id":"kfrun-3"}}]}""",
+            ],
+            requests.Select(BodyText));
+    }
+
+    [Fact]
+    public void Plan_BodyTemplate_BatchedJsonArray_FilledBodiesAsItems()
+    {
+        var destination = Compile("""
+            {"url":"https://api.buildkite.com/v2/things","bodyTemplate":"{n}","batching":{"enabled":true,"batchSize":3}}
+            """);
+
+        var (requests, _, _) = PlanAll(destination, """
+            {"n":1.10}
+            {"n":{"x":[1]}}
+            {"n":"three"}
+            """);
+
+        Assert.Equal("""[1.10,{"x":[1]},"three"]""", BodyText(Assert.Single(requests)));
+    }
+
+    [Fact]
+    public void Plan_BodyTemplate_OtherFormats_WriteTheFilledBody()
+    {
+        var destination = Compile("""
+            {"url":"https://api.buildkite.com/v2/things","contentFormat":"form","bodyTemplate":{"build":{"number":"{n}","note":"n = {n}"}}}
+            """);
+
+        var (requests, _, _) = PlanAll(destination, """{"n":7,"ignored":"x"}""");
+
+        Assert.Equal("build[number]=7&build[note]=n+%3D+7", BodyText(Assert.Single(requests)));
+    }
+
+    [Theory]
+    [InlineData("""{"url":"https://api.buildkite.com/v2/things","bodyTemplate":{"a":"{x"}}""", "bodyTemplate.a", "is not closed")]
+    [InlineData("""{"url":"https://api.buildkite.com/v2/things","bodyTemplate":{"a":"{x}"},"excludeAttributes":["org"]}""", "excludeAttributes", "no effect with a bodyTemplate")]
+    [InlineData("""{"url":"https://api.buildkite.com/v2/things/{id}","method":"DELETE","bodyTemplate":{"a":"{x}"}}""", "bodyTemplate", "DELETE sends no body")]
+    [InlineData("""{"url":"https://api.buildkite.com/v2/organizations/acme/pipelines/web/builds/{n}/cancel","method":"PUT","bodyTemplate":{"a":"{x}"}}""", "bodyTemplate", "builds.cancel takes no body")]
+    [InlineData("""{"url":"https://api.buildkite.com/v2/organizations/acme/pipelines/web/builds/{n}/annotations","bodyTemplate":["{x}"]}""", "bodyTemplate", "annotations.create takes a JSON object, and the template is an array")]
+    public void Compile_BodyTemplateThatCannotWork_IsASettingsProblem(string settings, string key, string message)
+    {
+        var problem = Assert.Single(Problems(settings));
+
+        Assert.Equal(key, problem.Key);
+        Assert.Contains(message, problem.Message);
+    }
+
+    [Fact]
+    public void Compile_BodyTemplateWithBatching_DoesNotWarnThatABatchedBodyIsRefusedUnlessBatched()
+    {
+        var single = Compile(AnnotateFromResponses);
+        var batched = Compile($$"""
+            {"url":"{{AnnotationsUrl}}","bodyTemplate":{"body":"{note}"},"batching":{"enabled":true,"batchSize":1} }
+            """);
+
+        Assert.Empty(single.Warnings);
+        Assert.Contains(batched.Warnings, w => w.Contains("a batched body will be refused", StringComparison.Ordinal));
+    }
 }

@@ -75,4 +75,27 @@ public sealed class DestinationSettingsReaderTests
 
         Assert.Contains("line 2", Assert.Single(problems).Message);
     }
+
+    [Theory]
+    [InlineData("""{"body": "Deployed {commit}", "n": 1.50}""")]
+    [InlineData("\"{response.body}\"")]
+    [InlineData("[1, \"{a}\"]")]
+    public void Read_BodyTemplate_KeptAsItsJsonText(string template)
+    {
+        var (settings, problems) = DestinationSettingsReader.Read($$"""{"url":"https://api.buildkite.com/v2/x","bodyTemplate":{{template}}}""");
+
+        Assert.Empty(problems);
+        Assert.Equal(template, settings.BodyTemplate);
+    }
+
+    [Fact]
+    public void Read_BodyTemplateNullOrMisspelt()
+    {
+        var (none, noProblems) = DestinationSettingsReader.Read("""{"url":"https://api.buildkite.com/v2/x","bodyTemplate":null}""");
+        var (_, problems) = DestinationSettingsReader.Read("""{"url":"https://api.buildkite.com/v2/x","bodyTemplte":{}}""");
+
+        Assert.Empty(noProblems);
+        Assert.Null(none.BodyTemplate);
+        Assert.Contains(problems, p => p.Key == "bodyTemplte" && p.Message.Contains("did you mean \"bodyTemplate\"?", StringComparison.Ordinal));
+    }
 }
