@@ -14,5 +14,6 @@ internal static class KiteflowCommandLine
         InspectCommand.Create(),
         EmulatorCommand.Create(),
         CredentialsCommand.Create(),
+        ServeCommand.Create(),
     };
 }
