@@ -23,7 +23,8 @@ internal static class BodyFormats
         var mediaType = (contentType ?? string.Empty).Split(';')[0].Trim().ToLowerInvariant();
         return mediaType switch
         {
-            "" or "application/json" or "text/json" => (InputFormat.JsonArray, null),
+            // curl's --data-binary says form-urlencoded unless told otherwise: read such a body as JSON, by its first byte.
+            "" or "application/json" or "text/json" or "application/x-www-form-urlencoded" or "application/octet-stream" => (InputFormat.JsonArray, null),
             "application/x-ndjson" or "application/ndjson" or "application/jsonl" or "application/x-jsonlines" or "application/json-lines" or "text/plain" => (InputFormat.JsonLines, null),
             "text/csv" or "application/csv" => (InputFormat.Csv, null),
             _ => (null, $"The Content-Type '{mediaType}' is not one Kiteflow reads; send application/json, application/x-ndjson or text/csv, or name the format with ?format=json|jsonl|csv."),
