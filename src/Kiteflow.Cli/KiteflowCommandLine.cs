@@ -16,6 +16,7 @@ internal static class KiteflowCommandLine
         InspectCommand.Create(),
         EmulatorCommand.Create(),
         CredentialsCommand.Create(),
+        ServeCommand.Create(),
     };
 
     /// <summary>

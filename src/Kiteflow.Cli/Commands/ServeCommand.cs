@@ -1,0 +1,83 @@
+using System.CommandLine;
+using Kiteflow.Server;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Hosting;
+
+namespace Kiteflow.Cli.Commands;
+
+/// <summary>
+/// <c>kiteflow serve</c>: runs the server until SIGINT or SIGTERM (in-flight requests finish, then it exits 0).
+/// On stdout: the one-time password on the first start, then <c>Kiteflow is listening on URL</c> per address.
+/// </summary>
+internal static class ServeCommand
+{
+    public const string AdminPasswordVariable = "KITEFLOW_ADMIN_PASSWORD";
+
+    public static Command Create()
+    {
+        var urls = new Option<string>("--urls") { Description = "Where to listen, e.g. http://127.0.0.1:5080 (the default); several separated by ';'.", DefaultValueFactory = _ => "http://127.0.0.1:5080" };
+        var data = new Option<DirectoryInfo?>("--data") { Description = "The data folder (store, master key, session keys). Default: KITEFLOW_HOME, else $XDG_DATA_HOME/kiteflow, else ~/.local/share/kiteflow." };
+        var store = new Option<string?>("--store") { Description = "The store: sqlite:PATH. Default: sqlite:{data folder}/kiteflow.db." };
+        var command = new Command("serve", "Run the Kiteflow server: the REST API for datasets, HTTP ingest, credentials, destinations and the audit log, with an embedded sandbox.")
+        {
+            urls, data, store,
+        };
+        command.SetAction(async (parseResult, cancellationToken) =>
+        {
+            var options = new ServerOptions
+            {
+                Urls = parseResult.GetValue(urls)!,
+                DataDirectory = parseResult.GetValue(data)?.FullName,
+                Store = parseResult.GetValue(store),
+                AdminPassword = Environment.GetEnvironmentVariable(AdminPasswordVariable),
+                MasterKey = Environment.GetEnvironmentVariable("KITEFLOW_MASTER_KEY"),
+                Output = parseResult.InvocationConfiguration.Output,
+            };
+            return await RunAsync(options, parseResult.InvocationConfiguration.Output, parseResult.InvocationConfiguration.Error, cancellationToken).ConfigureAwait(false);
+        });
+        return command;
+    }
+
+    public static async Task<int> RunAsync(ServerOptions options, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    {
+        WebApplication app;
+        try
+        {
+            app = KiteflowServer.Build(options);
+        }
+        catch (ArgumentException e)
+        {
+            error.WriteLine($"kiteflow: {e.Message}");
+            return ExitCodes.InvalidSettings;
+        }
+
+        await using (app.ConfigureAwait(false))
+        {
+            try
+            {
+                await app.StartAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return ExitCodes.Success;
+            }
+            catch (Exception e) when (e is IOException or Storage.StoreException or Delivery.Credentials.CredentialException or InvalidOperationException)
+            {
+                error.WriteLine($"kiteflow: the server could not start: {e.Message}");
+                return ExitCodes.Error;
+            }
+
+            foreach (var url in app.Urls)
+            {
+                output.WriteLine($"Kiteflow is listening on {url}  (API under {url.TrimEnd('/')}/api/v1, OpenAPI at /openapi/v1.json)");
+            }
+
+            output.Flush();
+
+            // SIGINT or SIGTERM cancels the token: stop taking requests, let in-flight ones finish, then return.
+            await app.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        return ExitCodes.Success;
+    }
+}

@@ -1,0 +1,85 @@
+using Microsoft.Extensions.Options;
+
+namespace Kiteflow.Server.Hosting;
+
+/// <summary>Checks <see cref="ServerOptions"/> and reports every problem at once, each naming its option.</summary>
+internal sealed class ServerOptionsValidator : IValidateOptions<ServerOptions>
+{
+    public static IReadOnlyList<string> Problems(ServerOptions options)
+    {
+        var problems = new List<string>();
+        var urls = (options.Urls ?? string.Empty).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (urls.Length == 0)
+        {
+            problems.Add("--urls: give at least one address, e.g. http://127.0.0.1:5080.");
+        }
+
+        foreach (var url in urls)
+        {
+            if (!Uri.TryCreate(url.Replace("*", "0.0.0.0", StringComparison.Ordinal).Replace("+", "0.0.0.0", StringComparison.Ordinal), UriKind.Absolute, out var uri)
+                || uri.Scheme is not ("http" or "https") || uri.AbsolutePath != "/")
+            {
+                problems.Add($"--urls: '{url}' is not an address to listen on; use scheme, host and port, e.g. http://127.0.0.1:5080.");
+            }
+        }
+
+        if (options.Store is { } store && !store.StartsWith("sqlite:", StringComparison.Ordinal))
+        {
+            problems.Add($"--store: '{store}' is not a store this Kiteflow knows; use sqlite:PATH (e.g. sqlite:/var/lib/kiteflow/kiteflow.db).");
+        }
+        else if (options.Store is { } sqlite && sqlite.Length == "sqlite:".Length)
+        {
+            problems.Add("--store: sqlite: needs a path, e.g. sqlite:/var/lib/kiteflow/kiteflow.db.");
+        }
+
+        if (options.AdminPassword is { Length: > 0 and < 8 })
+        {
+            problems.Add("KITEFLOW_ADMIN_PASSWORD: the password is shorter than 8 characters; choose a longer one.");
+        }
+
+        if (options.LoginFailuresPerUser < 1)
+        {
+            problems.Add($"LoginFailuresPerUser: {options.LoginFailuresPerUser} must be 1 or more.");
+        }
+
+        if (options.LoginFailuresPerAddress < 1)
+        {
+            problems.Add($"LoginFailuresPerAddress: {options.LoginFailuresPerAddress} must be 1 or more.");
+        }
+
+        if (options.LoginWindow <= TimeSpan.Zero)
+        {
+            problems.Add($"LoginWindow: {options.LoginWindow} must be positive.");
+        }
+
+        if (options.IngestMaxBodyBytes < 1024)
+        {
+            problems.Add($"IngestMaxBodyBytes: {options.IngestMaxBodyBytes} must be at least 1024.");
+        }
+
+        if (options.UploadBatchRecords is < 1 or > 100_000)
+        {
+            problems.Add($"UploadBatchRecords: {options.UploadBatchRecords} must be 1 to 100,000.");
+        }
+
+        if (options.EmbeddedSandbox)
+        {
+            try
+            {
+                options.Sandbox.Validate();
+            }
+            catch (ArgumentException e)
+            {
+                problems.Add($"Sandbox: {e.Message}");
+            }
+        }
+
+        return problems;
+    }
+
+    public ValidateOptionsResult Validate(string? name, ServerOptions options)
+    {
+        var problems = Problems(options);
+        return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
+    }
+}

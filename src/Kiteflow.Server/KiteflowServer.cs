@@ -1,0 +1,177 @@
+using Kiteflow.Delivery.Credentials;
+using Kiteflow.Server.Audit;
+using Kiteflow.Server.Credentials;
+using Kiteflow.Server.Datasets;
+using Kiteflow.Server.Endpoints;
+using Kiteflow.Server.Hosting;
+using Kiteflow.Server.Observability;
+using Kiteflow.Server.Security;
+using Kiteflow.Storage;
+using Kiteflow.Storage.Sqlite;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.Extensions.Logging.Console;
+using OpenTelemetry.Metrics;
+
+namespace Kiteflow.Server;
+
+/// <summary>
+/// Builds the Kiteflow server: the REST API under <c>/api/v1</c>, ingest under <c>/ingest</c>, <c>/healthz</c>,
+/// <c>/metrics</c> and <c>/openapi/v1.json</c>, over one store. <c>kiteflow serve</c> and the tests start what this returns.
+/// </summary>
+public static class KiteflowServer
+{
+    /// <summary>The named <see cref="HttpClient"/> for calls to Buildkite (no redirects, 30 s timeout).</summary>
+    public const string BuildkiteHttpClient = "buildkite";
+
+    /// <summary>Builds the server (nothing listens until it is started).</summary>
+    /// <param name="options">How; checked first.</param>
+    /// <returns>The application: <c>StartAsync</c> migrates the store, creates the first user and starts the sandbox, then listens.</returns>
+    /// <exception cref="ArgumentException">The options are invalid; the message lists every problem, each naming its option.</exception>
+    public static WebApplication Build(ServerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var problems = ServerOptionsValidator.Problems(options);
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException("Invalid server options:" + Environment.NewLine + string.Join(Environment.NewLine, problems));
+        }
+
+        var paths = new ServerPaths(options);
+        PrivateFiles.CreateDirectory(paths.DataDirectory);
+        PrivateFiles.CreateDirectory(paths.SessionKeys);
+
+        // The slim builder reads no appsettings or command line: the options are the configuration.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            Args = [],
+            EnvironmentName = Environments.Production,
+            ApplicationName = "Kiteflow.Server",
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        var urls = options.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        builder.WebHost.UseUrls(urls);
+        if (urls.Any(u => u.StartsWith("https:", StringComparison.OrdinalIgnoreCase)))
+        {
+            builder.WebHost.UseKestrelHttpsConfiguration();
+        }
+
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
+        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(30));
+
+        ConfigureLogging(builder);
+        ConfigureServices(builder.Services, options, paths);
+        options.ConfigureBuilder?.Invoke(builder);
+
+        var app = builder.Build();
+        MapEndpoints(app);
+        return app;
+    }
+
+    private static void ConfigureLogging(WebApplicationBuilder builder)
+    {
+        // Logs go to stderr, so that stdout carries only what scripts read: the address and the first password.
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(console =>
+        {
+            console.SingleLine = true;
+            console.TimestampFormat = "yyyy-MM-ddTHH:mm:ss ";
+        });
+        builder.Services.Configure<ConsoleLoggerOptions>(console => console.LogToStandardErrorThreshold = LogLevel.Trace);
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
+        builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error);
+
+        // A failed start is reported by the caller in one line; the host would log it again with its stack trace.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
+        builder.Logging.AddFilter("System.Net.Http", LogLevel.Warning);
+        builder.Logging.AddFilter("Kiteflow.Server.Security.ApiKeyAuthenticationHandler", LogLevel.Warning);
+    }
+
+    private static void ConfigureServices(IServiceCollection services, ServerOptions options, ServerPaths paths)
+    {
+        services.AddSingleton(options);
+        services.AddSingleton(paths);
+        services.AddSingleton(options.TimeProvider);
+        services.AddSingleton<IKiteflowStore>(_ => SqliteKiteflowStore.Open(paths.StorePath));
+        services.AddSingleton<KiteflowMetrics>();
+        services.AddSingleton<IDatasetAppendSignal, DatasetAppendSignal>();
+        services.AddSingleton<DatasetAppender>();
+        services.AddSingleton<IAuditLog, AuditLog>();
+        services.AddSingleton<ServerCredentials>();
+        services.AddSingleton<LoginThrottle>();
+        services.AddSingleton<EmbeddedSandbox>();
+        services.AddHostedService<StartupTasks>();
+
+        services.ConfigureHttpJsonOptions(json => ServerJson.Configure(json.SerializerOptions));
+        services.Configure<RouteHandlerOptions>(route => route.ThrowOnBadRequest = true);
+        services.AddProblemDetails();
+        services.AddExceptionHandler<ProblemExceptionHandler>();
+        services.AddHealthChecks().AddCheck<StoreHealthCheck>("store");
+        services.AddOpenApi();
+        services.AddHttpClient(BuildkiteHttpClient, client => client.Timeout = TimeSpan.FromSeconds(30))
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false });
+        services.AddOpenTelemetry().WithMetrics(metrics => metrics
+            .AddMeter(KiteflowMetrics.MeterName, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel")
+            .AddPrometheusExporter());
+
+        services.AddDataProtection().SetApplicationName("kiteflow").PersistKeysToFileSystem(new DirectoryInfo(paths.SessionKeys));
+        services.AddAntiforgery(antiforgery =>
+        {
+            antiforgery.HeaderName = AuthSchemes.AntiforgeryHeader;
+            antiforgery.Cookie.Name = "kiteflow_csrf";
+            antiforgery.Cookie.SameSite = SameSiteMode.Strict;
+            antiforgery.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+        });
+        services.AddAuthentication(AuthSchemes.Default)
+            .AddPolicyScheme(AuthSchemes.Default, "Session cookie or API key", policy => policy.ForwardDefaultSelector = http =>
+                http.Request.Headers.Authorization.ToString().StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? AuthSchemes.ApiKey : AuthSchemes.Session)
+            .AddCookie(AuthSchemes.Session, cookie =>
+            {
+                cookie.Cookie.Name = "kiteflow_session";
+                cookie.Cookie.HttpOnly = true;
+                cookie.Cookie.SameSite = SameSiteMode.Strict;
+                cookie.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+                cookie.ExpireTimeSpan = TimeSpan.FromHours(12);
+                cookie.SlidingExpiration = true;
+
+                // An API answers 401 and 403; it does not redirect to a login page.
+                cookie.Events.OnRedirectToLogin = context =>
+                {
+                    context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+                    return Task.CompletedTask;
+                };
+                cookie.Events.OnRedirectToAccessDenied = context =>
+                {
+                    context.Response.StatusCode = StatusCodes.Status403Forbidden;
+                    return Task.CompletedTask;
+                };
+            })
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(AuthSchemes.ApiKey, null);
+
+        // Every endpoint needs a login unless it says otherwise (/healthz, logging in, ingest).
+        services.AddAuthorizationBuilder().SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
+    }
+
+    private static void MapEndpoints(WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseAuthentication();
+        app.UseAuthorization();
+
+        var api = app.MapGroup("/api/v1").AddEndpointFilter<AntiforgeryFilter>();
+        SessionEndpoints.Map(api);
+        ApiKeyEndpoints.Map(api);
+        DatasetEndpoints.Map(api);
+        CredentialEndpoints.Map(api);
+        DestinationEndpoints.Map(api);
+        AuditEndpoints.Map(api);
+        IngestEndpoints.Map(app);
+
+        app.MapHealthChecks("/healthz").AllowAnonymous();
+        app.MapOpenApi();
+        app.MapPrometheusScrapingEndpoint("/metrics");
+    }
+}

@@ -1,0 +1,63 @@
+
+namespace Kiteflow.Server.Observability;
+
+/// <summary>The server's log messages (source-generated, stable event ids). None takes a token, key or password.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(1000, LogLevel.Information, "Store {Store} at schema version {Version}")]
+    public static partial void StoreReady(ILogger logger, string store, int version);
+
+    [LoggerMessage(1001, LogLevel.Information, "Created the first user '{User}'")]
+    public static partial void AdminCreated(ILogger logger, string user);
+
+    [LoggerMessage(1002, LogLevel.Information, "Embedded sandbox listening on {BaseAddress}; credential '{Credential}' points at it")]
+    public static partial void SandboxStarted(ILogger logger, Uri baseAddress, string credential);
+
+    [LoggerMessage(1003, LogLevel.Warning, "The embedded sandbox's credential could not be kept: {Reason}")]
+    public static partial void SandboxCredentialSkipped(ILogger logger, string reason);
+
+    [LoggerMessage(1100, LogLevel.Information, "User '{User}' logged in from {Address}")]
+    public static partial void LoginSucceeded(ILogger logger, string user, string address);
+
+    [LoggerMessage(1101, LogLevel.Warning, "Failed login for '{User}' from {Address}")]
+    public static partial void LoginFailed(ILogger logger, string user, string address);
+
+    [LoggerMessage(1102, LogLevel.Warning, "Login for '{User}' from {Address} throttled after repeated failures")]
+    public static partial void LoginThrottled(ILogger logger, string user, string address);
+
+    [LoggerMessage(1103, LogLevel.Information, "API key {Prefix}… created for '{User}'")]
+    public static partial void ApiKeyCreated(ILogger logger, string prefix, string user);
+
+    [LoggerMessage(1104, LogLevel.Information, "API key {Prefix}… revoked")]
+    public static partial void ApiKeyRevoked(ILogger logger, string prefix);
+
+    [LoggerMessage(1200, LogLevel.Information, "Dataset '{Dataset}' created")]
+    public static partial void DatasetCreated(ILogger logger, string dataset);
+
+    [LoggerMessage(1201, LogLevel.Information, "Dataset '{Dataset}' deleted")]
+    public static partial void DatasetDeleted(ILogger logger, string dataset);
+
+    [LoggerMessage(1202, LogLevel.Information, "Upload to '{Dataset}': {Appended} records appended from offset {FirstOffset}, {Rejected} rejected")]
+    public static partial void Uploaded(ILogger logger, string dataset, long appended, long firstOffset, long rejected);
+
+    [LoggerMessage(1203, LogLevel.Debug, "Ingest to '{Dataset}': {Appended} records appended from offset {FirstOffset}, {Rejected} rejected, replayed {Replayed}")]
+    public static partial void Ingested(ILogger logger, string dataset, int appended, long firstOffset, int rejected, bool replayed);
+
+    [LoggerMessage(1204, LogLevel.Warning, "Ingest to '{Dataset}' refused: {Reason}")]
+    public static partial void IngestRefused(ILogger logger, string dataset, string reason);
+
+    [LoggerMessage(1300, LogLevel.Information, "Credential '{Credential}' stored for {ApiBase}")]
+    public static partial void CredentialCreated(ILogger logger, string credential, string apiBase);
+
+    [LoggerMessage(1301, LogLevel.Information, "Credential '{Credential}' checked: {Status}")]
+    public static partial void CredentialChecked(ILogger logger, string credential, string status);
+
+    [LoggerMessage(1302, LogLevel.Information, "Credential '{Credential}' deleted")]
+    public static partial void CredentialDeleted(ILogger logger, string credential);
+
+    [LoggerMessage(1400, LogLevel.Information, "Destination '{Destination}' {Change} (version {Version})")]
+    public static partial void DestinationChanged(ILogger logger, string destination, string change, long version);
+
+    [LoggerMessage(1900, LogLevel.Error, "Unhandled error on {Method} {Path}")]
+    public static partial void Unhandled(ILogger logger, Exception exception, string method, string path);
+}

@@ -1,0 +1,58 @@
+using Kiteflow.Sandbox;
+
+namespace Kiteflow.Server;
+
+/// <summary>How <see cref="KiteflowServer.Build"/> sets up the server. Every property has a working default.</summary>
+public sealed class ServerOptions
+{
+    /// <summary>The address(es) to listen on, separated by <c>;</c>. Default <c>http://127.0.0.1:5080</c>; port 0 picks a free one.</summary>
+    public string Urls { get; set; } = "http://127.0.0.1:5080";
+
+    /// <summary>
+    /// The folder for the store, the master key file and the session keys; null (the default) uses Kiteflow's data
+    /// folder: <c>KITEFLOW_HOME</c>, else <c>$XDG_DATA_HOME/kiteflow</c>, else <c>~/.local/share/kiteflow</c>.
+    /// </summary>
+    public string? DataDirectory { get; set; }
+
+    /// <summary>The store: <c>sqlite:PATH</c>; null (the default) is <c>sqlite:{DataDirectory}/kiteflow.db</c>.</summary>
+    public string? Store { get; set; }
+
+    /// <summary>The first user's password (from <c>KITEFLOW_ADMIN_PASSWORD</c>); null (the default) generates one and prints it once.</summary>
+    public string? AdminPassword { get; set; }
+
+    /// <summary>The master key as base64 of 32 bytes (from <c>KITEFLOW_MASTER_KEY</c>); null (the default) uses the key file in the data folder.</summary>
+    public string? MasterKey { get; set; }
+
+    /// <summary>Where the one-time password is printed on first start. Default: standard output.</summary>
+    public TextWriter? Output { get; set; }
+
+    /// <summary>Whether the server hosts a sandbox and keeps a <c>sandbox</c> credential pointing at it. Default true.</summary>
+    public bool EmbeddedSandbox { get; set; } = true;
+
+    /// <summary>How the embedded sandbox starts (rate limits, faults). Its port is always a free loopback one.</summary>
+    public SandboxOptions Sandbox { get; set; } = new();
+
+    /// <summary>Failed logins allowed per user name within <see cref="LoginWindow"/>. Default 5.</summary>
+    public int LoginFailuresPerUser { get; set; } = 5;
+
+    /// <summary>Failed logins allowed per client address within <see cref="LoginWindow"/>. Default 20.</summary>
+    public int LoginFailuresPerAddress { get; set; } = 20;
+
+    /// <summary>The window the failed-login limits count in. Default 15 minutes.</summary>
+    public TimeSpan LoginWindow { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>The largest ingest request body. Default 16 MiB (uploads have no limit: they are streamed).</summary>
+    public long IngestMaxBodyBytes { get; set; } = 16 * 1024 * 1024;
+
+    /// <summary>How many records an upload appends per transaction. Default 5,000.</summary>
+    public int UploadBatchRecords { get; set; } = 5_000;
+
+    /// <summary>The clock for timestamps. Default <see cref="TimeProvider.System"/>.</summary>
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
+    /// <summary>Reads environment variables (for the data folder's default); default the process environment.</summary>
+    public Func<string, string?> Environment { get; set; } = System.Environment.GetEnvironmentVariable;
+
+    /// <summary>Last changes to the builder before it is built (tests add a log capture here). Null by default.</summary>
+    public Action<WebApplicationBuilder>? ConfigureBuilder { get; set; }
+}
