@@ -10,7 +10,7 @@ namespace Kiteflow.Storage.Postgres;
 /// One PostgreSQL database as this process uses it: a pooled <see cref="NpgsqlDataSource"/> and Kiteflow's
 /// migrations, applied once per process before the first use (a failed attempt is retried by the next caller).
 /// </summary>
-internal sealed class PostgresDatabase : IAsyncDisposable
+internal sealed class PostgresDatabase : IAsyncDisposable, IDisposable
 {
     private readonly PostgresMigrator _migrator;
     private readonly SemaphoreSlim _migrateGate = new(1, 1);
@@ -61,6 +61,12 @@ internal sealed class PostgresDatabase : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await DataSource.DisposeAsync().ConfigureAwait(false);
+        _migrateGate.Dispose();
+    }
+
+    public void Dispose()
+    {
+        DataSource.Dispose();
         _migrateGate.Dispose();
     }
 }

@@ -8,7 +8,8 @@ namespace Kiteflow.Storage.Postgres;
 /// The databases a process talks to, one <see cref="PostgresDatabase"/> (one pool, one migration) per
 /// connection string however many providers (membership, reminders, the store) use it.
 /// </summary>
-internal sealed class PostgresDatabases(ILoggerFactory loggerFactory) : IAsyncDisposable
+// Both dispose forms: a container disposed synchronously must not throw for an async-only singleton.
+internal sealed class PostgresDatabases(ILoggerFactory loggerFactory) : IAsyncDisposable, IDisposable
 {
     private readonly ConcurrentDictionary<string, Lazy<PostgresDatabase>> _databases = new(StringComparer.Ordinal);
 
@@ -25,6 +26,16 @@ internal sealed class PostgresDatabases(ILoggerFactory loggerFactory) : IAsyncDi
         foreach (var database in _databases.Values.Where(d => d.IsValueCreated))
         {
             await database.Value.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _databases.Clear();
+    }
+
+    public void Dispose()
+    {
+        foreach (var database in _databases.Values.Where(d => d.IsValueCreated))
+        {
+            database.Value.Dispose();
         }
 
         _databases.Clear();
