@@ -12,16 +12,27 @@ internal static class PrivateFiles
     /// <summary>rwx------ (0700), for the folder Kiteflow creates.</summary>
     public const UnixFileMode DirectoryMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
 
-    /// <summary>Creates the folder (0700) when it does not exist; an existing folder keeps its mode.</summary>
+    /// <summary>
+    /// Creates the folder when it does not exist, and every missing folder above it, each 0700 (as the XDG base
+    /// directory specification asks of the data folder); existing folders keep their modes.
+    /// </summary>
     public static void CreateDirectory(string path)
     {
         if (OperatingSystem.IsWindows())
         {
             Directory.CreateDirectory(path);
+            return;
         }
-        else
+
+        var missing = new Stack<string>();
+        for (var folder = Path.GetFullPath(path); !string.IsNullOrEmpty(folder) && !Directory.Exists(folder); folder = Path.GetDirectoryName(folder))
         {
-            Directory.CreateDirectory(path, DirectoryMode);
+            missing.Push(folder);
+        }
+
+        while (missing.TryPop(out var folder))
+        {
+            Directory.CreateDirectory(folder, DirectoryMode);
         }
     }
 
