@@ -1,4 +1,4 @@
 using Kiteflow.Cli;
 
 // The commands are listed in KiteflowCommandLine.CreateRoot so tests run the same tree in-process.
-return await KiteflowCommandLine.CreateRoot().Parse(args).InvokeAsync().ConfigureAwait(false);
+return await KiteflowCommandLine.InvokeAsync(args).ConfigureAwait(false);
