@@ -85,7 +85,7 @@ internal sealed class BatchDeliverer
         if (previous is { State: BatchState.InFlight })
         {
             state.InFlightOnDisk = true;
-            state.Unresolved = true;
+            state.MaybeProcessed = true;
             state.StartedInFlight = true;
             if (_isCreateBuild)
             {
@@ -123,6 +123,15 @@ internal sealed class BatchDeliverer
     /// </summary>
     private async Task<BatchOutcome> StoppedAsync(Attempts state)
     {
+        // An answer that settles the batch came before the stop took effect: record it as such, never as pending
+        // (a delivered create-build written back pending would be sent again).
+        if (state.Last is { Kind: AttemptKind.Success or AttemptKind.FoundByLookup or AttemptKind.Refused } final)
+        {
+            return await FinishAsync(state, final.Kind == AttemptKind.Refused
+                ? new BatchOutcome(BatchState.Rejected, final, $"Buildkite refused the request: {final.Error}")
+                : new BatchOutcome(BatchState.Delivered, final, null), CancellationToken.None).ConfigureAwait(false);
+        }
+
         var outcome = state.Unresolved
             ? new BatchOutcome(BatchState.InFlight, state.Last, "Stopped before its outcome was known; it stays in flight in the ledger, and the next run settles it before anything is resent.", Stopped: true)
             : new BatchOutcome(BatchState.Pending, state.Last, "Stopped before it was sent (or before it could be sent again): nothing of it was processed; the next run sends it.", Stopped: true);
@@ -148,12 +157,12 @@ internal sealed class BatchDeliverer
             state.LookUpFirst = false;
             if (await LookUpAsync(state, cancellationToken).ConfigureAwait(false) is { } found)
             {
+                state.Last = found;
                 return found;
             }
 
             // Looked up and not there: nothing of it was processed, so a stop from here on gives it back.
-            state.Unresolved = state.LookupFailed;
-
+            state.MaybeProcessed = state.LookupFailed;
             if (state.LookupFailed)
             {
                 // Whether the build exists is unknown: sending again could trigger it twice.
@@ -179,7 +188,7 @@ internal sealed class BatchDeliverer
             }
 
             state.InFlightOnDisk = true;
-            state.Unresolved = true;
+            state.Sending = true;
             state.Count = attempt;
             if (attempt > 1)
             {
@@ -200,7 +209,8 @@ internal sealed class BatchDeliverer
             }
 
             state.Last = outcome;
-            state.Unresolved = outcome.MayHaveBeenProcessed;
+            state.Sending = false;
+            state.MaybeProcessed |= outcome.MayHaveBeenProcessed;
             state.WasAmbiguous |= outcome.MayHaveBeenProcessed;
             _pacer.Observe(outcome.RateLimits, outcome.Kind == AttemptKind.RateLimited);
             if (outcome.Kind == AttemptKind.RateLimited)
@@ -425,8 +435,14 @@ internal sealed class BatchDeliverer
         /// <summary>The ledger holds this batch in flight (this run's mark or claim, or an earlier run's).</summary>
         public bool InFlightOnDisk { get; set; }
 
-        /// <summary>Something of it may have been processed and nothing since proved either way.</summary>
-        public bool Unresolved { get; set; }
+        /// <summary>An attempt is on its way: sent, or about to be, and not answered.</summary>
+        public bool Sending { get; set; }
+
+        /// <summary>An earlier attempt (of this run or an earlier one) may have been processed, and no lookup has proved it was not.</summary>
+        public bool MaybeProcessed { get; set; }
+
+        /// <summary>Something of it may have been processed: the ledger's in-flight mark must stay.</summary>
+        public bool Unresolved => Sending || MaybeProcessed;
 
         /// <summary>An attempt of this run may have been processed without a success being seen.</summary>
         public bool WasAmbiguous { get; set; }

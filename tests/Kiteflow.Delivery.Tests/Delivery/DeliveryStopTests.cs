@@ -47,6 +47,35 @@ public sealed class DeliveryStopTests
     }
 
     /// <summary>
+    /// A batch answered 429 is waiting out the reset when the run is stopped: the 429 proves nothing was processed,
+    /// so it goes back to pending instead of staying in flight (where the next run would look it up first).
+    /// </summary>
+    [Fact]
+    public async Task Run_StoppedWhileWaitingOutA429_TheBatchGoesBackToPending()
+    {
+        await using var run = await SandboxRun.StartAsync(options => options.UserLimit = RateLimitSetting.Parse("2/60s"));
+        var unpaced = SlowTrigger.Replace("\"maxAttempts\":1", "\"maxAttempts\":1,\"pacing\":false", StringComparison.Ordinal);
+        using var abort = new CancellationTokenSource();
+
+        var sending = run.SendAsync(unpaced, SandboxRun.BuildRecords(2), cancellationToken: abort.Token);
+        // The 429 read and recorded by kiteflow (not only answered by the sandbox): the batch now waits for the reset.
+        await run.WaitUntilAsync(() => SandboxRun.ReadSharedLines(run.ResponsesPath).Any(l => l.Contains("\"outcome\":\"rate limited\"", StringComparison.Ordinal)));
+        await abort.CancelAsync();
+        try
+        {
+            await sending;
+        }
+        catch (OperationCanceledException)
+        {
+            // Before this fix an abort ended the run with a cancellation; the ledger is what this test is about.
+        }
+
+        var states = await run.LedgerStatesAsync(unpaced, 2);
+        Assert.Equal(1, states.Count(s => s == BatchState.Delivered));
+        Assert.Equal(1, states.Count(s => s == BatchState.Pending));
+    }
+
+    /// <summary>
     /// A graceful stop lets the requests in flight be answered, but only for the grace period: a request that
     /// hangs longer is cut (on the run's clock), stays in flight, and the run still ends with its summary.
     /// </summary>

@@ -106,6 +106,36 @@ internal sealed class SandboxRun : IAsyncDisposable
         }
     }
 
+    /// <summary>Waits, polling, until <paramref name="condition"/> holds; fails after a minute.</summary>
+    public async Task WaitUntilAsync(Func<bool> condition)
+    {
+        using var poll = new PeriodicTimer(TimeSpan.FromMilliseconds(20));
+        using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        while (!condition())
+        {
+            Assert.True(await poll.WaitForNextTickAsync(deadline.Token).AsTask().ContinueWith(t => !t.IsCanceled, TaskScheduler.Default), "the condition the test waits for never held");
+        }
+    }
+
+    /// <summary>The lines of a file another process or run may still be writing.</summary>
+    public static List<string> ReadSharedLines(string path)
+    {
+        if (!File.Exists(path))
+        {
+            return [];
+        }
+
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        using var reader = new StreamReader(stream);
+        var lines = new List<string>();
+        while (reader.ReadLine() is { } line)
+        {
+            lines.Add(line);
+        }
+
+        return lines;
+    }
+
     /// <summary>Every build the sandbox holds.</summary>
     public List<JsonNode> Builds() =>
         JsonNode.Parse(Sandbox.GetStateJson())!["organizations"]!.AsArray()
