@@ -25,6 +25,8 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
     private readonly Dictionary<string, UnknownField> _unknownFields = new(StringComparer.Ordinal);
     private readonly bool _keepText;
     private bool _enumerated;
+    private long _recordsFound;
+    private volatile bool _inputEnded;
 
     internal Plan(Destination destination, RecordReader reader)
     {
@@ -40,7 +42,17 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
     public long RequestsPlanned { get; private set; }
 
     /// <summary>How much of the input has been read, from 0 to 1; null when its size is unknown.</summary>
+    /// <remarks>The reader runs ahead of planning: this goes with <see cref="RecordsFound"/>, not <see cref="RecordsRead"/>.</remarks>
     public double? InputFraction => _reader.Fraction;
+
+    /// <summary>
+    /// Records the reader has found so far, ahead of those planned (<see cref="RecordsRead"/>): once
+    /// <see cref="InputEnded"/>, the number of records in the whole input.
+    /// </summary>
+    public long RecordsFound => Volatile.Read(ref _recordsFound);
+
+    /// <summary>Whether the reader has reached the end of the input (so <see cref="RecordsFound"/> is the input's count).</summary>
+    public bool InputEnded => _inputEnded;
 
     /// <summary>Records rejected so far.</summary>
     public long RecordsRejected { get; private set; }
@@ -221,7 +233,10 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
                     {
                         chunk.Reads.Add(reads.Current);
                         bytes += reads.Current.Record?.Utf8Length ?? 0;
+                        Volatile.Write(ref _recordsFound, _recordsFound + 1);
                     }
+
+                    _inputEnded = !more && failure is null;
 
                     if (chunk.Reads.Count == 0)
                     {
