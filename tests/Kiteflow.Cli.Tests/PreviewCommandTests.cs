@@ -153,6 +153,36 @@ public sealed class PreviewCommandTests : IDisposable
         Assert.Equal(first.Output, second.Output);
     }
 
+    [Fact]
+    public async Task Preview_ScriptResultNested70Deep_RejectedAtScript_NotACrash()
+    {
+        var code = "function batch(records) { var o = { n: records.length }; for (var i = 1; i < 70; i++) { o = { a: o }; } return o; }";
+        var destination = Write("deep.json", JsonSerializer.Serialize(new { url = "https://api.buildkite.com/v2/bulk", batching = new { enabled = true, algorithm = "code", code } }));
+        var input = Write("in.jsonl", "{\"id\":1}\n{\"id\":2}\n");
+
+        var (exitCode, output, error) = await CliRunner.RunAsync("preview", "-d", destination, "-i", input);
+
+        Assert.True(exitCode == 0, error);
+        Assert.Contains("[script] The batching script failed: batch() returned a value nested deeper than 64 levels; flatten it.", output);
+        Assert.Contains("Nothing was sent.", output);
+    }
+
+    [Theory]
+    [InlineData("json-array")]
+    [InlineData("property")]
+    public async Task Preview_BatchOfRecordsNested64Deep_ShowsTheBody(string algorithm)
+    {
+        var destination = Write("batch.json", JsonSerializer.Serialize(new { url = "https://api.buildkite.com/v2/bulk", batching = new { enabled = true, algorithm, propertyName = "items" } }));
+        var record = string.Concat(Enumerable.Repeat("{\"a\":", 63)) + "1" + new string('}', 63);
+        var input = Write("in.jsonl", "{\"id\":" + record + "}\n");
+
+        var (exitCode, output, error) = await CliRunner.RunAsync("preview", "-d", destination, "-i", input);
+
+        Assert.True(exitCode == 0, error);
+        Assert.Contains("Request 1 · record 0", output);
+        Assert.Contains("\"id\": {", output);
+    }
+
     private string Write(string name, string content)
     {
         var path = Path.Combine(_directory, name);

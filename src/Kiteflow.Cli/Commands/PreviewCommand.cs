@@ -253,7 +253,9 @@ internal static class PreviewCommand
             return Encoding.UTF8.GetString(request.Body!);
         }
 
-        using var document = JsonDocument.Parse(request.Body);
+        // A batch wraps records that may nest 64 levels in an array, and the property algorithm in an
+        // object as well: the body may be two levels deeper than any record.
+        using var document = JsonDocument.Parse(request.Body, new JsonDocumentOptions { MaxDepth = 128 });
         return JsonText.Indented(document.RootElement);
     }
 
