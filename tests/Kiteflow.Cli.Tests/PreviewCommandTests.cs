@@ -104,6 +104,22 @@ public sealed class PreviewCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Preview_UnknownKeyAndBatchingError_DoNotHideHeaderErrors()
+    {
+        var destination = Write("bad.json", """{"url":"https://api.buildkite.com/v2/organizations/{org}/pipelines/{pipeline}/builds","retries":3,"headers":"Content-Type:text/plain","batching":{"enabled":true,"batchSize":0}}""");
+        var input = Write("in.jsonl", "{}");
+
+        var (exitCode, output, error) = await CliRunner.RunAsync("preview", "-d", destination, "-i", input);
+
+        Assert.Equal(2, exitCode);
+        Assert.Empty(output);
+        Assert.Contains("(3 problems)", error);
+        Assert.Contains("retries: Unknown setting", error);
+        Assert.Contains("batching.batchSize:", error);
+        Assert.Contains("headers: Content-Type is managed by Kiteflow", error);
+    }
+
+    [Fact]
     public async Task Preview_Text_ShowsRequestsRejectionsAndWarnings()
     {
         var input = Write("in.jsonl", """
