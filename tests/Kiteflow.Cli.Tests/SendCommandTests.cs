@@ -131,6 +131,48 @@ public sealed class SendCommandTests : IAsyncLifetime
         Assert.True((int)summary["requests"]! < 120, "the second run resent builds the first one had delivered");
     }
 
+    [Fact]
+    public async Task Send_RejectedFile_RepairedAndSentWithFormatRejected_DeliversTheRest()
+    {
+        var records = Records(2) + "\n" + """{"org":"acme","pipeline":"web","commit":"bad00000000000000000000000000000000000a1","branch":"main",}""" + "\n" + """{"org":"acme","pipeline":"api","commit":"bad00000000000000000000000000000000000a2"}""";
+        var (firstExit, _, _) = await SendAsync(records);
+        Assert.Equal(ExitCodes.SomeRecordsNotDelivered, firstExit);
+
+        // The user repairs both records where they stand: the text of the unreadable one, the object of the other.
+        var rejected = File.ReadAllLines(Path.Combine(_directory, "rejected.jsonl")).Select(l => JsonNode.Parse(l)!).ToList();
+        Assert.Equal(["read", "validate"], rejected.Select(r => (string?)r["error"]!["stage"]));
+        var text = (string?)rejected[0]["data"];
+        Assert.Equal("""{"org":"acme","pipeline":"web","commit":"bad00000000000000000000000000000000000a1","branch":"main",}""", text);
+        rejected[0]["data"] = text!.Replace(",}", "}", StringComparison.Ordinal);
+        rejected[1]["data"]!["branch"] = "main";
+        var repaired = Write("repaired.jsonl", string.Join('\n', rejected.Select(r => r.ToJsonString())) + "\n");
+
+        var (unnamed, _, unnamedError) = await SendAsync(input: repaired);
+        Assert.NotEqual(0, unnamed);
+        Assert.Contains("looks like a file of rejected records", unnamedError);
+        Assert.Contains("--format rejected", unnamedError);
+
+        var (exitCode, output, error) = await SendAsync(input: repaired, format: "rejected", rejectedPath: Path.Combine(_directory, "rejected-again.jsonl"));
+
+        Assert.True(exitCode == 0, output + error);
+        Assert.Contains("Delivered 2 of 2 records", output);
+        Assert.Equal(4, Builds().Count);
+        Assert.Contains(Builds(), b => (string?)b["commit"] == "bad00000000000000000000000000000000000a2" && (string?)b["branch"] == "main");
+    }
+
+    [Fact]
+    public async Task Send_RejectedOutputIsTheInput_RefusedBeforeAnythingIsWritten()
+    {
+        var input = Write("rejected.jsonl", Records(2));
+
+        var (exitCode, _, error) = await SendAsync(input: input, format: "jsonl", rejectedPath: input);
+
+        Assert.Equal(ExitCodes.InvalidSettings, exitCode);
+        Assert.Contains("--rejected names the input file", error);
+        Assert.Equal(Records(2), await File.ReadAllTextAsync(input));
+        Assert.Empty(Builds());
+    }
+
     private Process StartKiteflow(string[] args)
     {
         var start = new ProcessStartInfo("dotnet")
@@ -151,13 +193,13 @@ public sealed class SendCommandTests : IAsyncLifetime
         return Process.Start(start)!;
     }
 
-    private async Task<(int ExitCode, string Output, string Error)> SendAsync(string records, Func<string, string?>? environment = null, Uri? apiBase = null)
+    private async Task<(int ExitCode, string Output, string Error)> SendAsync(string? records = null, Func<string, string?>? environment = null, Uri? apiBase = null, string? input = null, string? format = null, string? rejectedPath = null)
     {
-        var input = Write("input.jsonl", records);
+        input ??= Write("input.jsonl", records!);
         var destination = Write("destination.json", Destination);
         var output = new StringWriter();
         var error = new StringWriter();
-        var request = new SendRequest(new FileInfo(destination), input, null, apiBase ?? _sandbox.BaseAddress, null, null, Path.Combine(_directory, "ledger.db"), Path.Combine(_directory, "responses.jsonl"), Path.Combine(_directory, "rejected.jsonl"), Path.Combine(_directory, "summary.json"));
+        var request = new SendRequest(new FileInfo(destination), input, format, apiBase ?? _sandbox.BaseAddress, null, null, Path.Combine(_directory, "ledger.db"), Path.Combine(_directory, "responses.jsonl"), rejectedPath ?? Path.Combine(_directory, "rejected.jsonl"), Path.Combine(_directory, "summary.json"));
         environment ??= name => name switch
         {
             "BUILDKITE_API_TOKEN" => SandboxServer.DefaultToken,

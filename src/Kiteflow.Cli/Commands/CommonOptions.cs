@@ -20,7 +20,7 @@ internal static class CommonOptions
 
     public static Option<string?> Format() => new("--format")
     {
-        Description = "The input format when the extension does not tell it: json, jsonl or csv.",
+        Description = "The input format when the extension does not tell it: json, jsonl or csv; rejected for a file written by send --rejected (its records' data).",
     };
 
     public static Option<Uri?> ApiBase() => new("--api-base")

@@ -53,6 +53,13 @@ internal static class SendCommand
 
     public static async Task<int> RunAsync(SendRequest request, TextWriter output, TextWriter error, Func<string, string?> environment, CancellationToken cancellationToken)
     {
+        if (OutputOverwritesInput(request) is { } option)
+        {
+            // Sending a repaired rejected file is the natural next step; writing the new rejections over it would lose it.
+            error.WriteLine($"kiteflow: {option} names the input file, which would be overwritten while it is read; write to another file.");
+            return ExitCodes.InvalidSettings;
+        }
+
         var credential = ResolveCredential(request, environment, error);
         if (credential is null)
         {
@@ -124,6 +131,25 @@ internal static class SendCommand
 
         WriteSummary(summary, request, ledgerPath, output);
         return summary.Delivered == summary.Records ? ExitCodes.Success : ExitCodes.SomeRecordsNotDelivered;
+    }
+
+    private static string? OutputOverwritesInput(SendRequest request)
+    {
+        if (request.Input == "-")
+        {
+            return null;
+        }
+
+        var input = Path.GetFullPath(request.Input);
+        foreach (var (option, path) in new[] { ("--rejected", request.Rejected), ("--responses", request.Responses), ("--summary-json", request.SummaryJson) })
+        {
+            if (path is not null && Path.GetFullPath(path) == input)
+            {
+                return option;
+            }
+        }
+
+        return null;
     }
 
     internal static readonly JsonSerializerOptions SummaryJson = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase, WriteIndented = true };

@@ -84,6 +84,7 @@ public sealed class DeliveryRunnerTests
         Assert.Equal((4L, 2L, 2L), (summary.Records, summary.Delivered, summary.Rejected));
         var rejected = SandboxRun.ReadLines(run.RejectedPath);
         Assert.Equal(["read", "validate"], rejected.Select(r => (string?)r["error"]!["stage"]));
+        Assert.Equal("{not json", (string?)rejected[0]["data"]);  // the text as it was, to repair and send again
         Assert.Equal("abc", (string?)rejected[1]["data"]!["commit"]);
         Assert.Contains("branch", (string?)rejected[1]["error"]!["message"]);
     }
