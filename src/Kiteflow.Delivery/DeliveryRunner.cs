@@ -56,6 +56,9 @@ internal sealed class DeliveryRunner
         _clock.Elapsed,
         _plan?.InputFraction);
 
+    /// <summary>The warnings the records read so far gave (unknown fields, excluded attributes no record has, an empty input).</summary>
+    public IReadOnlyList<string> InputWarnings => _plan?.InputWarnings ?? [];
+
     /// <summary>
     /// Checks the token, then delivers every record of <paramref name="reader"/>.
     /// </summary>

@@ -199,6 +199,30 @@ public sealed class PreviewCommandTests : IDisposable
         Assert.Contains("\"id\": {", output);
     }
 
+    [Fact]
+    public async Task Preview_ExcludedAttributeNoRecordReadHas_WarnedSayingOnlyPartWasRead()
+    {
+        var destination = Write("dest.json", """{"url":"https://api.buildkite.com/v2/organizations/{org}/pipelines/{pipeline}/builds","excludeAttributes":["org","pipeline","author.emial"]}""");
+        var input = Write("in.jsonl", string.Join('\n', Enumerable.Range(0, 40).Select(i => JsonSerializer.Serialize(new { org = "acme", pipeline = "web", commit = $"c{i}", branch = "main", author = new { email = "a@example.com" } }))));
+
+        var (exitCode, output, error) = await CliRunner.RunAsync("preview", "-d", destination, "-i", input, "-n", "1");
+
+        Assert.True(exitCode == 0, error);
+        Assert.Contains("! excludeAttributes \"author.emial\": none of the ", output);
+        Assert.Contains("(only part of the input was read); did you mean \"author.email\"?", output);
+    }
+
+    [Fact]
+    public async Task Preview_EmptyInput_Warned()
+    {
+        var input = Write("empty.jsonl", string.Empty);
+
+        var (exitCode, output, error) = await CliRunner.RunAsync("preview", "-d", CliRunner.Example("trigger-builds/destination.json"), "-i", input);
+
+        Assert.True(exitCode == 0, error);
+        Assert.Contains("! The input holds no records, so there is nothing to send", output);
+    }
+
     private string Write(string name, string content)
     {
         var path = Path.Combine(_directory, name);

@@ -173,6 +173,28 @@ public sealed class SendCommandTests : IAsyncLifetime
         Assert.Empty(Builds());
     }
 
+    [Fact]
+    public async Task Send_ExcludedAttributeNoRecordHas_WarnedOnStderr()
+    {
+        // The destination excludes org and pipeline, which every record has; this one also has a typo.
+        var destination = Write("typo.json", Destination.Replace("\"excludeAttributes\":[\"org\",\"pipeline\"]", "\"excludeAttributes\":[\"org\",\"pipeline\",\"mesage\"]", StringComparison.Ordinal));
+
+        var (exitCode, _, error) = await SendAsync(Records(3), destination: destination);
+
+        Assert.True(exitCode == 0, error);
+        Assert.Contains("kiteflow: warning: excludeAttributes \"mesage\": no record has this attribute, so it leaves nothing out; did you mean \"message\"?", error);
+    }
+
+    [Fact]
+    public async Task Send_EmptyInput_WarnedOnStderr()
+    {
+        var (exitCode, output, error) = await SendAsync(string.Empty);
+
+        Assert.True(exitCode == 0, error);
+        Assert.Contains("Delivered 0 of 0 records", output);
+        Assert.Contains("kiteflow: warning: The input holds no records", error);
+    }
+
     private Process StartKiteflow(string[] args)
     {
         var start = new ProcessStartInfo("dotnet")
@@ -193,10 +215,10 @@ public sealed class SendCommandTests : IAsyncLifetime
         return Process.Start(start)!;
     }
 
-    private async Task<(int ExitCode, string Output, string Error)> SendAsync(string? records = null, Func<string, string?>? environment = null, Uri? apiBase = null, string? input = null, string? format = null, string? rejectedPath = null)
+    private async Task<(int ExitCode, string Output, string Error)> SendAsync(string? records = null, Func<string, string?>? environment = null, Uri? apiBase = null, string? input = null, string? format = null, string? rejectedPath = null, string? destination = null)
     {
         input ??= Write("input.jsonl", records!);
-        var destination = Write("destination.json", Destination);
+        destination ??= Write("destination.json", Destination);
         var output = new StringWriter();
         var error = new StringWriter();
         var request = new SendRequest(new FileInfo(destination), input, format, apiBase ?? _sandbox.BaseAddress, null, null, Path.Combine(_directory, "ledger.db"), Path.Combine(_directory, "responses.jsonl"), rejectedPath ?? Path.Combine(_directory, "rejected.jsonl"), Path.Combine(_directory, "summary.json"));

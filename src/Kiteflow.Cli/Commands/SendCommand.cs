@@ -107,6 +107,11 @@ internal static class SendCommand
             {
                 summary = await runner.RunAsync(reader, cancellationToken).ConfigureAwait(false);
             }
+
+            foreach (var warning in runner.InputWarnings)
+            {
+                error.WriteLine($"kiteflow: warning: {warning}");
+            }
         }
         catch (DeliveryStoppedException e)
         {
