@@ -223,6 +223,67 @@ public sealed class PreviewCommandTests : IDisposable
         Assert.Contains("! The input holds no records, so there is nothing to send", output);
     }
 
+    [Fact]
+    public async Task Preview_EveryRecordRejected_StopsAtTheLimit_OneLinePerReason()
+    {
+        var input = Write("bad.jsonl", string.Join('\n', Enumerable.Range(0, 400).Select(i => $"{{broken {i}")));
+
+        var (exitCode, output, error) = await CliRunner.RunAsync("preview", "-d", CliRunner.Example("trigger-builds/destination.json"), "-i", input);
+
+        Assert.True(exitCode == 0, error);
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(lines.Length < 15, $"{lines.Length} lines:\n{output}");
+        Assert.Contains("Rejected: 100 records", output);
+        Assert.Contains("  100 records [read] Malformed JSON at column 2", output);
+        Assert.Contains("    records 0, 1, 2, 3, 4, … (lines 1, 2, 3, 4, 5, …)", output);
+        Assert.Contains("Planned 0 requests from 100 records read, 100 rejected; shown: the first 100 rejected records, where the preview stopped (--all plans the whole input).", output);
+    }
+
+    [Fact]
+    public async Task Preview_RejectionsByReason_EachReasonCounted()
+    {
+        var input = Write("mixed.jsonl", string.Join('\n', Enumerable.Range(0, 30).Select(i => i % 3 == 0
+            ? JsonSerializer.Serialize(new { org = "acme", pipeline = "web", commit = $"c{i}", branch = "main" })
+            : i % 3 == 1 ? JsonSerializer.Serialize(new { org = "acme", commit = "c" }) : "[1, 2]")));
+
+        var (exitCode, output, error) = await CliRunner.RunAsync("preview", "-d", CliRunner.Example("trigger-builds/destination.json"), "-i", input, "--all");
+
+        Assert.True(exitCode == 0, error);
+        Assert.Contains("Rejected: 20 records", output);
+        Assert.Contains("  10 records [template] {pipeline}", output);
+        Assert.Contains("    records 1, 4, 7, 10, 13, … (lines 2, 5, 8, 11, 14, …)", output);
+        Assert.Contains("  10 records [read] The record is an array, not a JSON object", output);
+        Assert.Contains("Planned 10 requests from 30 records read, 20 rejected; shown: the whole input.", output);
+    }
+
+    [Fact]
+    public async Task PreviewJson_AllOfManyRejections_ListBoundedWithHowManyMore()
+    {
+        var input = Write("bad.jsonl", string.Join('\n', Enumerable.Range(0, 400).Select(i => $"{{broken {i}")));
+
+        var (exitCode, output, error) = await CliRunner.RunAsync("preview", "-d", CliRunner.Example("trigger-builds/destination.json"), "-i", input, "--all", "--json");
+
+        Assert.True(exitCode == 0, error);
+        using var document = JsonDocument.Parse(output);
+        var rejected = document.RootElement.GetProperty("rejected");
+        Assert.Equal(100, rejected.GetArrayLength());
+        Assert.Equal(99, rejected[99].GetProperty("record").GetInt32());
+        Assert.Equal(300, document.RootElement.GetProperty("moreRejected").GetInt32());
+    }
+
+    [Fact]
+    public async Task PreviewJson_EveryRecordRejected_StopsAtTheLimit()
+    {
+        var input = Write("bad.jsonl", string.Join('\n', Enumerable.Range(0, 400).Select(i => $"{{broken {i}")));
+
+        var (exitCode, output, error) = await CliRunner.RunAsync("preview", "-d", CliRunner.Example("trigger-builds/destination.json"), "-i", input, "--json");
+
+        Assert.True(exitCode == 0, error);
+        using var document = JsonDocument.Parse(output);
+        Assert.Equal(100, document.RootElement.GetProperty("rejected").GetArrayLength());
+        Assert.Equal(0, document.RootElement.GetProperty("moreRejected").GetInt32());
+    }
+
     private string Write(string name, string content)
     {
         var path = Path.Combine(_directory, name);
