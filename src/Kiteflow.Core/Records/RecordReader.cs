@@ -46,7 +46,7 @@ public abstract class RecordReader : IEnumerable<ReadResult>, IDisposable
             if (resolved == InputFormat.JsonLines && format is null && StartsLikeRejectedRecords(stream))
             {
                 // Sent as JSON Lines, each record would be {record, line, data, error}: say how to send the data.
-                throw new InputException($"'{path}' looks like a file of rejected records (written by --rejected). To send the records in its \"data\" (after repairing them), add --format rejected; to send its lines as they are, add --format jsonl.");
+                throw new InputException($"'{path}' looks like a file of rejected records (written by --rejected). To read the records in its \"data\" (repaired, to send them again), add --format rejected; to read its lines as they are, add --format jsonl.");
             }
         }
         catch (InputException)
