@@ -106,6 +106,9 @@ internal sealed class DeliveryRunner
     public Task<DeliverySummary> RunAsync(RecordReader reader, CancellationToken cancellationToken) =>
         RunAsync(reader, CancellationToken.None, cancellationToken);
 
+    /// <summary>The warnings the records read so far gave (unknown fields, excluded attributes no record has, an empty input).</summary>
+    public IReadOnlyList<string> InputWarnings => _plan?.InputWarnings ?? [];
+
     /// <summary>
     /// Checks the token, then delivers every record of <paramref name="reader"/>.
     /// </summary>

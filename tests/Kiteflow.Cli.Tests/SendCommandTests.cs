@@ -134,6 +134,71 @@ public sealed class SendCommandTests : IAsyncLifetime
         Assert.True((int)summary["requests"]! < 120, "the second run resent builds the first one had delivered");
     }
 
+    [Fact]
+    public async Task Send_RejectedFile_RepairedAndSentWithFormatRejected_DeliversTheRest()
+    {
+        var records = Records(2) + "\n" + """{"org":"acme","pipeline":"web","commit":"bad00000000000000000000000000000000000a1","branch":"main",}""" + "\n" + """{"org":"acme","pipeline":"api","commit":"bad00000000000000000000000000000000000a2"}""";
+        var (firstExit, _, _) = await SendAsync(records);
+        Assert.Equal(ExitCodes.SomeRecordsNotDelivered, firstExit);
+
+        // The user repairs both records where they stand: the text of the unreadable one, the object of the other.
+        var rejected = File.ReadAllLines(Path.Combine(_directory, "rejected.jsonl")).Select(l => JsonNode.Parse(l)!).ToList();
+        Assert.Equal(["read", "validate"], rejected.Select(r => (string?)r["error"]!["stage"]));
+        var text = (string?)rejected[0]["data"];
+        Assert.Equal("""{"org":"acme","pipeline":"web","commit":"bad00000000000000000000000000000000000a1","branch":"main",}""", text);
+        rejected[0]["data"] = text!.Replace(",}", "}", StringComparison.Ordinal);
+        rejected[1]["data"]!["branch"] = "main";
+        var repaired = Write("repaired.jsonl", string.Join('\n', rejected.Select(r => r.ToJsonString())) + "\n");
+
+        var (unnamed, _, unnamedError) = await SendAsync(input: repaired);
+        Assert.NotEqual(0, unnamed);
+        Assert.Contains("looks like a file of rejected records", unnamedError);
+        Assert.Contains("--format rejected", unnamedError);
+
+        var (exitCode, output, error) = await SendAsync(input: repaired, format: "rejected", rejectedPath: Path.Combine(_directory, "rejected-again.jsonl"));
+
+        Assert.True(exitCode == 0, output + error);
+        Assert.Contains("Delivered 2 of 2 records", output);
+        Assert.Equal(4, Builds().Count);
+        Assert.Contains(Builds(), b => (string?)b["commit"] == "bad00000000000000000000000000000000000a2" && (string?)b["branch"] == "main");
+    }
+
+    [Fact]
+    public async Task Send_RejectedOutputIsTheInput_RefusedBeforeAnythingIsWritten()
+    {
+        var input = Write("rejected.jsonl", Records(2));
+        var destination = Write("destination.json", Destination);
+
+        var (exitCode, _, error) = await CliRunner.RunAsync("send", "-d", destination, "-i", input, "--format", "jsonl", "--rejected", input, "--api-base", _sandbox.BaseAddress.ToString(), "--ledger", Path.Combine(_directory, "ledger.db"));
+
+        Assert.Equal(ExitCodes.InvalidSettings, exitCode);
+        Assert.Contains("--rejected names the same file as --input", error);
+        Assert.Equal(Records(2), await File.ReadAllTextAsync(input));
+        Assert.Empty(Builds());
+    }
+
+    [Fact]
+    public async Task Send_ExcludedAttributeNoRecordHas_WarnedOnStderr()
+    {
+        // The destination excludes org and pipeline, which every record has; this one also has a typo.
+        var destination = Write("typo.json", Destination.Replace("\"excludeAttributes\":[\"org\",\"pipeline\"]", "\"excludeAttributes\":[\"org\",\"pipeline\",\"mesage\"]", StringComparison.Ordinal));
+
+        var (exitCode, _, error) = await SendAsync(Records(3), destination: destination);
+
+        Assert.True(exitCode == 0, error);
+        Assert.Contains("kiteflow: warning: excludeAttributes \"mesage\": no record has this attribute, so it leaves nothing out; did you mean \"message\"?", error);
+    }
+
+    [Fact]
+    public async Task Send_EmptyInput_WarnedOnStderr()
+    {
+        var (exitCode, output, error) = await SendAsync(string.Empty);
+
+        Assert.True(exitCode == 0, error);
+        Assert.Contains("Delivered 0 of 0 records", output);
+        Assert.Contains("kiteflow: warning: The input holds no records", error);
+    }
+
     /// <summary>
     /// The two examples chained as a user would: trigger-builds sent with <c>--responses</c>, then that file
     /// sent through annotate-from-responses. Every build gets exactly one annotation, built by the body template.
@@ -381,13 +446,13 @@ public sealed class SendCommandTests : IAsyncLifetime
         return Process.Start(start)!;
     }
 
-    private async Task<(int ExitCode, string Output, string Error)> SendAsync(string records, Func<string, string?>? environment = null, Uri? apiBase = null, string destinationJson = Destination, string inputName = "input.jsonl", DeliveryRestart restart = DeliveryRestart.None, string? ledger = "ledger.db", string? home = null)
+    private async Task<(int ExitCode, string Output, string Error)> SendAsync(string? records = null, Func<string, string?>? environment = null, Uri? apiBase = null, string destinationJson = Destination, string inputName = "input.jsonl", DeliveryRestart restart = DeliveryRestart.None, string? ledger = "ledger.db", string? home = null, string? input = null, string? format = null, string? rejectedPath = null, string? destination = null)
     {
-        var input = Write(inputName, records);
-        var destination = Write("destination.json", destinationJson);
+        input ??= Write(inputName, records!);
+        destination ??= Write("destination.json", destinationJson);
         var output = new StringWriter();
         var error = new StringWriter();
-        var request = new SendRequest(new FileInfo(destination), input, null, apiBase ?? _sandbox.BaseAddress, null, null, ledger is null ? null : Path.Combine(_directory, ledger), Path.Combine(_directory, "responses.jsonl"), Path.Combine(_directory, "rejected.jsonl"), Path.Combine(_directory, "summary.json"), restart);
+        var request = new SendRequest(new FileInfo(destination), input, format, apiBase ?? _sandbox.BaseAddress, null, null, ledger is null ? null : Path.Combine(_directory, ledger), Path.Combine(_directory, "responses.jsonl"), rejectedPath ?? Path.Combine(_directory, "rejected.jsonl"), Path.Combine(_directory, "summary.json"), restart);
         environment ??= name => name switch
         {
             "BUILDKITE_API_TOKEN" => SandboxServer.DefaultToken,

@@ -233,6 +233,11 @@ internal static class SendCommand
                     return LedgerFailed(ledgerPath, e, isLedger: e is Microsoft.Data.Sqlite.SqliteException, error, runner);
                 }
             }
+
+            foreach (var warning in runner.InputWarnings)
+            {
+                error.WriteLine($"kiteflow: warning: {warning}");
+            }
         }
     }
 

@@ -122,8 +122,25 @@ public sealed class DeliveryRunnerTests
         Assert.Equal((4L, 2L, 2L), (summary.Records, summary.Delivered, summary.Rejected));
         var rejected = SandboxRun.ReadLines(run.RejectedPath);
         Assert.Equal(["read", "validate"], rejected.Select(r => (string?)r["error"]!["stage"]));
+        Assert.Equal("{not json", (string?)rejected[0]["data"]);  // the text as it was, to repair and send again
         Assert.Equal("abc", (string?)rejected[1]["data"]!["commit"]);
         Assert.Contains("branch", (string?)rejected[1]["error"]!["message"]);
+    }
+
+    [Fact]
+    public async Task Send_ScriptResultNested50000Deep_RejectedAtScript_RunEnds()
+    {
+        await using var run = await SandboxRun.StartAsync();
+        var code = "function batch(records) { var o = {}; for (var i = 0; i < 50000; i++) { o = { a: o }; } return o; }";
+        var destination = JsonSerializer.Serialize(new { url = "https://api.buildkite.com/v2/organizations/acme/pipelines/web/builds", batching = new { enabled = true, batchSize = 2, algorithm = "code", code } });
+
+        var summary = await run.SendAsync(destination, SandboxRun.BuildRecords(3, "web"));
+
+        Assert.Equal((3L, 0L, 3L, 0L), (summary.Records, summary.Delivered, summary.Rejected, summary.Requests));
+        var rejected = SandboxRun.ReadLines(run.RejectedPath);
+        Assert.Equal(3, rejected.Count);
+        Assert.All(rejected, r => Assert.Equal("script", (string?)r["error"]!["stage"]));
+        Assert.Contains("nested deeper than 64 levels", (string?)rejected[0]["error"]!["message"]);
     }
 
     [Fact]
