@@ -213,6 +213,12 @@ internal static class SendCommand
                         summary = await runner.RunAsync(reader, stopping, cancellationToken).ConfigureAwait(false);
                     }
 
+                    // Warnings only the records can give (unknown fields, exclusions no record has, an empty input).
+                    foreach (var warning in runner.InputWarnings)
+                    {
+                        error.WriteLine($"kiteflow: warning: {warning}");
+                    }
+
                     return summary.Status == DeliveryRunStatus.Stopped
                         ? (ExitCodes.Error, summary)
                         : (summary.Delivered == summary.Records ? ExitCodes.Success : ExitCodes.SomeRecordsNotDelivered, summary);
@@ -232,11 +238,6 @@ internal static class SendCommand
                 {
                     return LedgerFailed(ledgerPath, e, isLedger: e is Microsoft.Data.Sqlite.SqliteException, error, runner);
                 }
-            }
-
-            foreach (var warning in runner.InputWarnings)
-            {
-                error.WriteLine($"kiteflow: warning: {warning}");
             }
         }
     }
