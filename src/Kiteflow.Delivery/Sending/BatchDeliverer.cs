@@ -206,7 +206,7 @@ internal sealed class BatchDeliverer
 
     /// <summary>
     /// Looks the build up with the builds list's <c>meta_data</c> filter. Returns an outcome when the build
-    /// exists, null when it does not; a lookup that fails three times sets <see cref="Attempts.LookupFailed"/>
+    /// exists, null when it does not (an empty list, or 404: no such pipeline for this token); a lookup that fails three times sets <see cref="Attempts.LookupFailed"/>
     /// (and returns null), so the request is not resent blindly.
     /// </summary>
     private async Task<AttemptOutcome?> LookUpAsync(Attempts state, CancellationToken cancellationToken)
@@ -231,6 +231,13 @@ internal sealed class BatchDeliverer
                     return outcome with { Kind = AttemptKind.FoundByLookup, Body = document.RootElement[0].GetRawText() };
                 }
 
+                return null;
+            }
+
+            if (outcome is { Kind: AttemptKind.Refused, Status: 404 })
+            {
+                // "No pipeline found": the pipeline does not exist or this token cannot see it, so no build
+                // can have been created in it with this token. Resending is safe (and its 404 rejects it).
                 return null;
             }
 
