@@ -126,7 +126,7 @@ internal sealed class BatchDeliverer
             Interlocked.Increment(ref _retries);
         }
 
-        using (await _pacer.AcquireAsync(cancellationToken).ConfigureAwait(false))
+        using (var lease = await _pacer.AcquireAsync(state.Request.Url, cancellationToken).ConfigureAwait(false))
         {
             if (state.Claimed)
             {
@@ -139,7 +139,7 @@ internal sealed class BatchDeliverer
 
             Interlocked.Increment(ref _requests);
             var outcome = await _sender.SendAsync(state.Request, attempt, cancellationToken).ConfigureAwait(false);
-            _pacer.Observe(outcome.RateLimits, outcome.Kind == AttemptKind.RateLimited);
+            lease.Observe(outcome.RateLimits);
             if (outcome.Kind == AttemptKind.RateLimited)
             {
                 Interlocked.Increment(ref _rateLimited);
@@ -216,11 +216,11 @@ internal sealed class BatchDeliverer
         for (var i = 0; i < 3; i++)
         {
             AttemptOutcome outcome;
-            using (await _pacer.AcquireAsync(cancellationToken).ConfigureAwait(false))
+            using (var lease = await _pacer.AcquireAsync(url, cancellationToken).ConfigureAwait(false))
             {
                 Interlocked.Increment(ref _requests);
                 outcome = await _sender.GetAsync(url, cancellationToken).ConfigureAwait(false);
-                _pacer.Observe(outcome.RateLimits, outcome.Kind == AttemptKind.RateLimited);
+                lease.Observe(outcome.RateLimits);
             }
 
             if (outcome is { Kind: AttemptKind.Success, BodyIsJson: true, Body: { } body })
@@ -271,16 +271,16 @@ internal sealed class BatchDeliverer
     {
         var builder = new ResiliencePipelineBuilder<AttemptOutcome> { TimeProvider = time };
 
-        // Outer: a 429 means nothing was processed; wait for the reset Buildkite names (with jitter).
+        // Outer: a 429 means nothing was processed; send again once the limit it names has reset. The pacer
+        // knows that limit is spent until then and holds the next attempt (and every other request that
+        // spends it) for exactly that long; without pacing, wait here for the reset the 429 names.
         builder.AddRetry(new RetryStrategyOptions<AttemptOutcome>
         {
             ShouldHandle = args => ValueTask.FromResult(args.Outcome.Result?.Kind == AttemptKind.RateLimited),
             MaxRetryAttempts = MaxRateLimitedRetries,
-            DelayGenerator = args =>
-            {
-                var reset = args.Outcome.Result?.RateLimits.ExhaustedResetSeconds ?? 1;
-                return ValueTask.FromResult<TimeSpan?>(TimeSpan.FromSeconds(reset) + TimeSpan.FromMilliseconds(Random.Shared.Next(50, 250)));
-            },
+            DelayGenerator = args => ValueTask.FromResult<TimeSpan?>(_pacer.Enabled
+                ? TimeSpan.Zero
+                : TimeSpan.FromSeconds(args.Outcome.Result?.RateLimits.RetryAfterSeconds ?? 1) + TimeSpan.FromMilliseconds(Random.Shared.Next(50, 250))),
         });
 
         // Inner: other failures, only where resending is safe, with exponential backoff and jitter.
