@@ -39,6 +39,7 @@ internal sealed class RateLimitBudget : IDisposable
     private int? _remaining;
     private DateTimeOffset? _resetAt;
     private bool _resetIsGuess;
+    private bool _remainingIsGuess;
     private DateTimeOffset _windowStart = DateTimeOffset.MinValue;
     private TimeSpan? _windowLength;
 
@@ -148,6 +149,7 @@ internal sealed class RateLimitBudget : IDisposable
                 if (!IsStale(sentAt, resetAt))
                 {
                     _remaining = 0;
+                    _remainingIsGuess = false;
                     _resetAt = resetAt;
                     _resetIsGuess = false;
                 }
@@ -161,27 +163,33 @@ internal sealed class RateLimitBudget : IDisposable
                 {
                     // Answered from a window that has since reset: it says nothing about this one.
                 }
-                else if (_resetAt is not { } known || _resetIsGuess || sentAt + TimeSpan.FromSeconds(resetSeconds - 1) >= known)
+                else if (_resetAt is not { } known || sentAt + TimeSpan.FromSeconds(resetSeconds - 1) >= Guessed(known))
                 {
-                    // The first word on this window (which replaces the guess made when the last one reset), or
-                    // a later window than the one known: the server counted this request after sentAt, and
-                    // rounds up, so its window resets after sentAt + reset - 1 s, which is not before the known
-                    // reset. Requests let through before this one may have been counted in the old window.
+                    // The first word, or a later window than the one known (or guessed): the server counted this
+                    // request after sentAt and rounds up, so its window resets after sentAt + reset - 1 s, which
+                    // is not before the known reset. Requests let through before this one may have been
+                    // counted in the old window.
                     if (_resetAt is not null && !_resetIsGuess)
                     {
                         _windowStart = sentAt;
                     }
 
                     _remaining = remaining;
+                    _remainingIsGuess = false;
                     _resetAt = resetAt;
                     _resetIsGuess = false;
                 }
                 else
                 {
-                    // The same window. Answers arrive out of order, so the smallest count is the truth, and
-                    // the earliest reset (each is rounded up) the closest to it.
-                    _remaining = Math.Min(_remaining ?? remaining, remaining);
-                    _resetAt = resetAt < known ? resetAt : known;
+                    // The same window. Answers arrive out of order, so the smallest count is the truth (the
+                    // first answer replaces the whole limit assumed when the window began). Every reset said
+                    // is rounded up, so the earliest is the closest to the real one; so is the guess, while
+                    // it is the earliest and the last window's length has been seen whole.
+                    _remaining = _remainingIsGuess ? remaining : Math.Min(_remaining ?? remaining, remaining);
+                    _remainingIsGuess = false;
+                    var guessed = Guessed(known);
+                    _resetIsGuess = _resetIsGuess && guessed <= resetAt;
+                    _resetAt = resetAt < guessed ? resetAt : guessed;
                 }
             }
             else if (_remaining is { } left && sentAt >= _windowStart)
@@ -215,9 +223,12 @@ internal sealed class RateLimitBudget : IDisposable
             return;
         }
 
-        // The guess is only a fallback for a window no answer speaks about (answers without headers): the
-        // first answer that does replaces it.
+        // A fixed window: the new one holds the whole limit and lasts as long as the longest reset ever said
+        // (whole seconds, so the window's length once an answer came in its first second). Answers correct
+        // both; keeping the guessed end, rather than each window's first answer, keeps the phase from
+        // drifting by a round trip every window.
         _remaining = _limit;
+        _remainingIsGuess = true;
         if (_windowLength is { } length)
         {
             var periods = (now - resetAt).Ticks / length.Ticks;
@@ -231,6 +242,9 @@ internal sealed class RateLimitBudget : IDisposable
             _resetAt = null;
         }
     }
+
+    /// <summary>The known reset, or the guessed one recomputed with the longest reset said since it was guessed.</summary>
+    private DateTimeOffset Guessed(DateTimeOffset known) => _resetIsGuess && _windowLength is { } length && _windowStart + length > known ? _windowStart + length : known;
 
     // Sent before the current window began, with a reset that points at that window's start: an old answer.
     private bool IsStale(DateTimeOffset sentAt, DateTimeOffset resetAt) => sentAt < _windowStart && resetAt <= _windowStart + StaleMargin;
