@@ -102,17 +102,19 @@ internal sealed class BuildkitePacer : IAsyncDisposable
         }
 
         // The server's word: a place in flight in both budgets, waiting only for the one that holds it back.
+        DateTimeOffset now;
         while (true)
         {
+            now = _time.GetUtcNow();
             RateLimitHold hold;
-            if (organization.TryEnter(out hold))
+            if (organization.TryEnter(now, out hold))
             {
-                if (_user.TryEnter(out hold))
+                if (_user.TryEnter(now, out hold))
                 {
                     break;
                 }
 
-                organization.Release();
+                organization.Release(now);
                 Count(ref waited, Waited.User, ref _userWaits);
             }
             else
@@ -123,7 +125,7 @@ internal sealed class BuildkitePacer : IAsyncDisposable
             await WaitAsync(hold, cancellationToken).ConfigureAwait(false);
         }
 
-        return new Lease(organization, _user, _time.GetUtcNow());
+        return new Lease(organization, _user, now);
     }
 
     /// <inheritdoc />

@@ -16,6 +16,8 @@ namespace Kiteflow.Delivery.Pacing;
 /// spent. <c>RateLimit-Reset</c> is whole seconds rounded up, so <c>now + reset</c> is never before the real
 /// reset: the earliest such time seen in a window is the budget's reset. When it passes, a new window holds
 /// the whole limit until a response says otherwise (until then it is guessed to last as long as the last).
+/// Where a second is a large share of the window, one request probes whether a spent window has reset
+/// before the latest time it can (<see cref="ProbeAt"/>).
 /// </para>
 /// <para>
 /// Before the server has said anything, a local sliding window (System.Threading.RateLimiting) of
@@ -28,6 +30,10 @@ internal sealed class RateLimitBudget : IDisposable
     // an answer to a request sent before the current window began, whose reset is within this margin of
     // that start, was counted in the window before.
     private static readonly TimeSpan StaleMargin = TimeSpan.FromMilliseconds(1500);
+
+    // A probe is worth a possible 429 only when the reset is uncertain by more than this share of the window.
+    private const double ProbeShare = 0.02;
+    private static readonly TimeSpan MinimumProbeGain = TimeSpan.FromMilliseconds(40);
 
     private readonly TimeProvider _time;
     private readonly SlidingWindowRateLimiter _local;
@@ -42,6 +48,9 @@ internal sealed class RateLimitBudget : IDisposable
     private bool _remainingIsGuess;
     private DateTimeOffset _windowStart = DateTimeOffset.MinValue;
     private TimeSpan? _windowLength;
+    private DateTimeOffset? _resetFloor;
+    private DateTimeOffset? _probeSentAt;
+    private bool _probed;
 
     /// <param name="scope">Which limit this is.</param>
     /// <param name="key">The organization's slug or the user's key.</param>
@@ -92,20 +101,35 @@ internal sealed class RateLimitBudget : IDisposable
     }
 
     /// <summary>
-    /// Takes a place in flight when the server's word allows one more request; otherwise says what to wait
-    /// for: the reset, or an answer that changes the count.
+    /// Takes a place in flight when the server's word allows one more request at <paramref name="now"/>;
+    /// otherwise says what to wait for: the reset, the time of a probe, or an answer that changes the count.
     /// </summary>
-    public bool TryEnter(out RateLimitHold hold)
+    public bool TryEnter(DateTimeOffset now, out RateLimitHold hold)
     {
         lock (_lock)
         {
-            var now = _time.GetUtcNow();
             Roll(now);
             if (_remaining is not { } remaining || remaining - _inFlight > 0)
             {
                 _inFlight++;
                 hold = default;
                 return true;
+            }
+
+            if (remaining <= 0 && ProbeAt() is { } probeAt)
+            {
+                if (now >= probeAt)
+                {
+                    // One request goes ahead to find out whether the window has already reset.
+                    _probeSentAt = now;
+                    _probed = true;
+                    _inFlight++;
+                    hold = default;
+                    return true;
+                }
+
+                hold = new RateLimitHold(Scope, probeAt, _changed.Task);
+                return false;
             }
 
             // Nothing left, or what is left is taken by requests in flight. With nothing in flight and no
@@ -116,12 +140,17 @@ internal sealed class RateLimitBudget : IDisposable
         }
     }
 
-    /// <summary>Gives back a place taken by <see cref="TryEnter"/> for a request that was not sent.</summary>
-    public void Release()
+    /// <summary>Gives back the place <see cref="TryEnter"/> took at <paramref name="enteredAt"/> for a request that was not sent.</summary>
+    public void Release(DateTimeOffset enteredAt)
     {
         lock (_lock)
         {
             _inFlight--;
+            if (_probeSentAt == enteredAt)
+            {
+                _probeSentAt = null;
+                _probed = false;
+            }
         }
 
         Pulse();
@@ -130,7 +159,7 @@ internal sealed class RateLimitBudget : IDisposable
     /// <summary>
     /// Ends a request's place in flight with what its response said about this limit.
     /// </summary>
-    /// <param name="sentAt">When the request was let through.</param>
+    /// <param name="sentAt">When the request was let through (the time given to <see cref="TryEnter"/>).</param>
     /// <param name="reading">The response's reading; unknown when it carried none (or there was no response).</param>
     /// <param name="refusedSeconds">Set when a 429 named this limit: the seconds until it resets.</param>
     public void Complete(DateTimeOffset sentAt, RateLimitReading reading, int? refusedSeconds)
@@ -139,36 +168,43 @@ internal sealed class RateLimitBudget : IDisposable
         lock (_lock)
         {
             _inFlight--;
+            if (_probeSentAt == sentAt)
+            {
+                _probeSentAt = null;
+            }
+
             var now = _time.GetUtcNow();
             Roll(now);
-            if (refusedSeconds is { } seconds)
+            if (refusedSeconds is { } refused)
             {
                 // Nothing is left until the reset the 429 names.
-                first = Hear(seconds);
-                var resetAt = now + TimeSpan.FromSeconds(seconds);
-                if (!IsStale(sentAt, resetAt))
-                {
-                    _remaining = 0;
-                    _remainingIsGuess = false;
-                    _resetAt = resetAt;
-                    _resetIsGuess = false;
-                }
+                reading = reading with { Remaining = 0, ResetSeconds = refused };
             }
-            else if (reading is { Remaining: { } remaining, ResetSeconds: { } resetSeconds })
+
+            if (reading is { Remaining: { } remaining, ResetSeconds: { } resetSeconds })
             {
                 first = Hear(resetSeconds);
                 _limit = reading.Limit ?? _limit;
                 var resetAt = now + TimeSpan.FromSeconds(resetSeconds);
+
+                // The server counted the request after sentAt and rounds the reset up, so its window resets
+                // after sentAt + reset - 1 s; a refused request also proves the window had not reset by sentAt.
+                var floor = sentAt + TimeSpan.FromSeconds(resetSeconds - 1);
+                if (refusedSeconds is not null && sentAt > floor)
+                {
+                    floor = sentAt;
+                }
+
                 if (IsStale(sentAt, resetAt))
                 {
                     // Answered from a window that has since reset: it says nothing about this one.
                 }
-                else if (_resetAt is not { } known || sentAt + TimeSpan.FromSeconds(resetSeconds - 1) >= Guessed(known))
+                else if (_resetAt is not { } known || floor >= Guessed(known))
                 {
-                    // The first word, or a later window than the one known (or guessed): the server counted this
-                    // request after sentAt and rounds up, so its window resets after sentAt + reset - 1 s, which
-                    // is not before the known reset. Requests let through before this one may have been
-                    // counted in the old window.
+                    // The first word, or a later window than the one known (or guessed). Requests let through
+                    // before this one may have been counted in the old window. A spent window that was just
+                    // followed by this one bounds its start: one window length after the old bound.
+                    var carried = _remaining == 0 && !_remainingIsGuess && !_resetIsGuess && _resetFloor is { } oldFloor && _windowLength is { } length ? oldFloor + length : (DateTimeOffset?)null;
                     if (_resetAt is not null && !_resetIsGuess)
                     {
                         _windowStart = sentAt;
@@ -178,6 +214,8 @@ internal sealed class RateLimitBudget : IDisposable
                     _remainingIsGuess = false;
                     _resetAt = resetAt;
                     _resetIsGuess = false;
+                    _resetFloor = carried > floor ? carried : floor;
+                    _probed = false;
                 }
                 else
                 {
@@ -190,6 +228,7 @@ internal sealed class RateLimitBudget : IDisposable
                     var guessed = Guessed(known);
                     _resetIsGuess = _resetIsGuess && guessed <= resetAt;
                     _resetAt = resetAt < guessed ? resetAt : guessed;
+                    _resetFloor = _resetFloor > floor ? _resetFloor : floor;
                 }
             }
             else if (_remaining is { } left && sentAt >= _windowStart)
@@ -229,19 +268,44 @@ internal sealed class RateLimitBudget : IDisposable
         // drifting by a round trip every window.
         _remaining = _limit;
         _remainingIsGuess = true;
+        _probeSentAt = null;
+        _probed = false;
         if (_windowLength is { } length)
         {
             var periods = (now - resetAt).Ticks / length.Ticks;
             _windowStart = resetAt + TimeSpan.FromTicks(periods * length.Ticks);
             _resetAt = _windowStart + length;
             _resetIsGuess = true;
+            _resetFloor += TimeSpan.FromTicks((periods + 1) * length.Ticks);
         }
         else
         {
             _windowStart = resetAt;
             _resetAt = null;
+            _resetFloor = null;
         }
     }
+
+    /// <summary>
+    /// When a spent window's reset is known only to within a large share of the window (resets are whole
+    /// seconds: up to a second of a 2-second window), the time to let one request go ahead: halfway between
+    /// the earliest and the latest the reset can be. A 429 raises the earliest, an answer lowers the latest,
+    /// and the next window starts from what this one learned, so the phase converges in a few windows at the
+    /// cost of at most one 429 a window. Not for windows where a second is little (Buildkite's minute).
+    /// </summary>
+    private DateTimeOffset? ProbeAt()
+    {
+        if (_probed || _probeSentAt is not null || _remainingIsGuess
+            || _resetAt is not { } latest || _resetFloor is not { } earliest || _windowLength is not { } length
+            || latest - earliest <= Max(MinimumProbeGain, length * ProbeShare))
+        {
+            return null;
+        }
+
+        return earliest + ((latest - earliest) / 2);
+    }
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
     /// <summary>The known reset, or the guessed one recomputed with the longest reset said since it was guessed.</summary>
     private DateTimeOffset Guessed(DateTimeOffset known) => _resetIsGuess && _windowLength is { } length && _windowStart + length > known ? _windowStart + length : known;

@@ -179,6 +179,48 @@ public sealed class BuildkitePacerTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task AcquireAsync_SpentShortWindow_OneRequestProbesHalfway_ItsAnswerLetsTheOthersGo()
+    {
+        // Sent at t and told "0 left, reset in 2 s": the window resets after t + 1 s and by t + 2 s.
+        await AnswerAsync(Acme, Headers(organization: (20, 0, 2), user: (100_000, 99_000, 60)));
+        var a = _pacer.AcquireAsync(Acme, CancellationToken.None).AsTask();
+        var b = _pacer.AcquireAsync(Acme, CancellationToken.None).AsTask();
+
+        // Halfway, one request goes ahead alone.
+        _time.Advance(TimeSpan.FromSeconds(1.6));
+        var first = await Task.WhenAny(a, b).WaitAsync(Patience);
+        var probe = await first;
+        var other = first == a ? b : a;
+        Assert.False(other.IsCompleted);
+
+        // It is answered from a fresh window: the others need not wait for the latest possible reset.
+        probe.Observe(Headers(organization: (20, 19, 2), user: (100_000, 98_999, 60)));
+        probe.Dispose();
+        using var lease = await other.WaitAsync(Patience);
+        Assert.Equal(0L, _pacer.UserWaits);
+    }
+
+    [Fact]
+    public async Task AcquireAsync_ProbeRefused_NoSecondProbeInTheWindow_TheOthersWaitForTheReset()
+    {
+        await AnswerAsync(Acme, Headers(organization: (20, 0, 2), user: (100_000, 99_000, 60)));
+        var a = _pacer.AcquireAsync(Acme, CancellationToken.None).AsTask();
+        var b = _pacer.AcquireAsync(Acme, CancellationToken.None).AsTask();
+        _time.Advance(TimeSpan.FromSeconds(1.6));
+        var first = await Task.WhenAny(a, b).WaitAsync(Patience);
+        var probe = await first;
+        var other = first == a ? b : a;
+
+        // Too early: the window had not reset. Nothing else goes before the latest possible reset.
+        probe.Observe(Headers(organization: (20, 0, 1), user: (100_000, 98_999, 60)).AsRefusal("""{"scope":"rest","reset":1}"""));
+        probe.Dispose();
+        _time.Advance(TimeSpan.FromSeconds(0.3));
+        Assert.False(other.IsCompleted);
+        _time.Advance(TimeSpan.FromSeconds(0.2));
+        using var lease = await other.WaitAsync(Patience);
+    }
+
+    [Fact]
     public async Task AcquireAsync_UserCap_HoldsThoughTheServerAllowsMore()
     {
         await using var capped = new BuildkitePacer(_budgets, "me", organizationCap: null, userCap: 2, _time);
