@@ -17,7 +17,7 @@ namespace Kiteflow.Benchmarks;
 /// For a scaled-down limit the baseline is the least time both limits allow for the same calls from the
 /// moment the first arrived (every call counts, kiteflow's token check included), computed from the
 /// sandbox's own request log, as are the 429s per window. With generous limits that least time is nil, so
-/// the baseline is the same send with <c>delivery.pacing: false</c>, best of three each.
+/// the baseline is the same send with <c>delivery.pacing: false</c>, best of five each.
 /// </summary>
 internal static class PacingHarness
 {
@@ -80,7 +80,7 @@ internal static class PacingHarness
     {
         var paced = new List<Run>();
         var unpaced = new List<Run>();
-        for (var i = 0; i < 3; i++)
+        for (var i = 0; i < 5; i++)
         {
             unpaced.Add(await SendAsync(Generous, Generous, requests, pacing: false));
             paced.Add(await SendAsync(Generous, Generous, requests, pacing: true));
@@ -91,9 +91,9 @@ internal static class PacingHarness
         var seconds = (best.Last - best.First).TotalSeconds;
         var baselineSeconds = (baseline.Last - baseline.First).TotalSeconds;
         Console.WriteLine($"--- generous limits: organization and user {Generous} (fixed windows), {requests} one-record requests, concurrency 4, no cap");
-        Console.WriteLine($"paced: {best.Created} builds, 429s {paced.Sum(r => r.Refused.Count)} over three runs, first to last call {seconds:N2} s ({requests / seconds * 60:N0} requests a minute); runs: {string.Join(", ", paced.Select(r => (r.Last - r.First).TotalSeconds.ToString("N2", CultureInfo.InvariantCulture)))} s");
+        Console.WriteLine($"paced: {best.Created} builds, 429s {paced.Sum(r => r.Refused.Count)} over five runs, first to last call {seconds:N2} s ({requests / seconds * 60:N0} requests a minute); runs: {string.Join(", ", paced.Select(r => (r.Last - r.First).TotalSeconds.ToString("N2", CultureInfo.InvariantCulture)))} s");
         Console.WriteLine($"pacing off (baseline): first to last call {baselineSeconds:N2} s; runs: {string.Join(", ", unpaced.Select(r => (r.Last - r.First).TotalSeconds.ToString("N2", CultureInfo.InvariantCulture)))} s");
-        Console.WriteLine($"ratio paced / pacing off (best of three each): {seconds / baselineSeconds:N3}");
+        Console.WriteLine($"ratio paced / pacing off (best of five each): {seconds / baselineSeconds:N3}");
         Console.WriteLine($"(paced kiteflow process: {best.Elapsed.TotalSeconds:N2} s) {best.Output.Split('\n')[0]}");
     }
 
