@@ -206,8 +206,9 @@ internal sealed class BatchDeliverer
 
     /// <summary>
     /// Looks the build up with the builds list's <c>meta_data</c> filter. Returns an outcome when the build
-    /// exists, null when it does not (an empty list, or 404: no such pipeline for this token); a lookup that fails three times sets <see cref="Attempts.LookupFailed"/>
-    /// (and returns null), so the request is not resent blindly.
+    /// exists, null when it does not (an empty list, or 404: no such pipeline for this token); a lookup that
+    /// fails three times sets <see cref="Attempts.LookupFailed"/> (and returns null), so the request is not
+    /// resent blindly.
     /// </summary>
     private async Task<AttemptOutcome?> LookUpAsync(Attempts state, CancellationToken cancellationToken)
     {
