@@ -61,6 +61,9 @@ internal sealed class DeliveryRunner
         _capacity = Math.Max(8, 2 * destination.Settings.Delivery.Concurrency);
     }
 
+    /// <summary>The run's pacer, once the run has started: what it waited for.</summary>
+    internal BuildkitePacer? Pacer => _pacer;
+
     /// <summary>The run's progress so far.</summary>
     public DeliveryProgress Progress => new(
         _plan?.RecordsRead ?? 0,
@@ -180,8 +183,8 @@ internal sealed class DeliveryRunner
 
         await using var rejected = JsonLinesOutput.Open(_options.RejectedPath, append: false);
         var rejectedRecords = new RejectedRecords(rejected);
-        var pacing = settings.Delivery.Pacing;
-        await using var pacer = new BuildkitePacer(pacing ? settings.Delivery.OrganizationRequestsPerMinute : null, pacing ? settings.Delivery.UserRequestsPerMinute : null, _options.TimeProvider);
+        using var budgets = settings.Delivery.Pacing ? new RateLimitBudgets(_options.TimeProvider) : null;
+        await using var pacer = new BuildkitePacer(budgets, _credential.Name, settings.Delivery.OrganizationRequestsPerMinute, settings.Delivery.UserRequestsPerMinute, _options.TimeProvider);
         _pacer = pacer;
         var responseRecords = new ResponseRecords(responses, settings.Name, forwarder);
         var sender = new RequestSender(client, _credential.RevealToken(), TimeSpan.FromSeconds(settings.Delivery.TimeoutSeconds), _options.TimeProvider, keepSuccessDetail: responseRecords.IsEnabled);

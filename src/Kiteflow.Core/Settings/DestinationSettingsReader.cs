@@ -146,8 +146,8 @@ public static class DestinationSettingsReader
         delivery.TimeoutSeconds = (int)(reader.Integer("timeoutSeconds", 1, 600) ?? delivery.TimeoutSeconds);
         delivery.RetryAmbiguousPosts = reader.Bool("retryAmbiguousPosts") ?? delivery.RetryAmbiguousPosts;
         delivery.Pacing = reader.Bool("pacing") ?? delivery.Pacing;
-        delivery.OrganizationRequestsPerMinute = (int)(reader.Integer("organizationRequestsPerMinute", 1, 100_000) ?? delivery.OrganizationRequestsPerMinute);
-        delivery.UserRequestsPerMinute = (int)(reader.Integer("userRequestsPerMinute", 1, 100_000) ?? delivery.UserRequestsPerMinute);
+        delivery.OrganizationRequestsPerMinute = (int?)reader.Integer("organizationRequestsPerMinute", 1, 100_000) ?? delivery.OrganizationRequestsPerMinute;
+        delivery.UserRequestsPerMinute = (int?)reader.Integer("userRequestsPerMinute", 1, 100_000) ?? delivery.UserRequestsPerMinute;
     }
 
     private static void CheckDateFormat(string format, List<SettingsProblem> problems)

@@ -174,7 +174,7 @@ internal sealed class BatchDeliverer
         }
 
         var attempt = state.Count + 1;
-        using (await _pacer.AcquireAsync(cancellationToken).ConfigureAwait(false))
+        using (var lease = await _pacer.AcquireAsync(state.Request.Url, cancellationToken).ConfigureAwait(false))
         {
             // A stop that came while this waited for the pacer: the attempt does not start.
             cancellationToken.ThrowIfCancellationRequested();
@@ -212,7 +212,7 @@ internal sealed class BatchDeliverer
             state.Sending = false;
             state.MaybeProcessed |= outcome.MayHaveBeenProcessed;
             state.WasAmbiguous |= outcome.MayHaveBeenProcessed;
-            _pacer.Observe(outcome.RateLimits, outcome.Kind == AttemptKind.RateLimited);
+            lease.Observe(outcome.RateLimits);
             if (outcome.Kind == AttemptKind.RateLimited)
             {
                 Interlocked.Increment(ref _rateLimited);
@@ -294,8 +294,9 @@ internal sealed class BatchDeliverer
 
     /// <summary>
     /// Looks the build up with the builds list's <c>meta_data</c> filter. Returns an outcome when the build
-    /// exists, null when it does not; a lookup that fails three times sets <see cref="Attempts.LookupFailed"/>
-    /// (and returns null), so the request is not resent blindly.
+    /// exists, null when it does not (an empty list, or 404: no such pipeline for this token); a lookup that
+    /// fails three times sets <see cref="Attempts.LookupFailed"/> (and returns null), so the request is not
+    /// resent blindly.
     /// </summary>
     private async Task<AttemptOutcome?> LookUpAsync(Attempts state, CancellationToken cancellationToken)
     {
@@ -304,11 +305,11 @@ internal sealed class BatchDeliverer
         for (var i = 0; i < 3; i++)
         {
             AttemptOutcome outcome;
-            using (await _pacer.AcquireAsync(cancellationToken).ConfigureAwait(false))
+            using (var lease = await _pacer.AcquireAsync(url, cancellationToken).ConfigureAwait(false))
             {
                 Interlocked.Increment(ref _requests);
                 outcome = await GetLoggedAsync(state, url, i + 1, cancellationToken).ConfigureAwait(false);
-                _pacer.Observe(outcome.RateLimits, outcome.Kind == AttemptKind.RateLimited);
+                lease.Observe(outcome.RateLimits);
             }
 
             if (outcome is { Kind: AttemptKind.Success, BodyIsJson: true, Body: { } body })
@@ -319,6 +320,13 @@ internal sealed class BatchDeliverer
                     return outcome with { Kind = AttemptKind.FoundByLookup, Body = document.RootElement[0].GetRawText() };
                 }
 
+                return null;
+            }
+
+            if (outcome is { Kind: AttemptKind.Refused, Status: 404 })
+            {
+                // "No pipeline found": the pipeline does not exist or this token cannot see it, so no build
+                // can have been created in it with this token. Resending is safe (and its 404 rejects it).
                 return null;
             }
 
@@ -378,16 +386,16 @@ internal sealed class BatchDeliverer
     {
         var builder = new ResiliencePipelineBuilder<AttemptOutcome> { TimeProvider = time };
 
-        // Outer: a 429 means nothing was processed; wait for the reset Buildkite names (with jitter).
+        // Outer: a 429 means nothing was processed; send again once the limit it names has reset. The pacer
+        // knows that limit is spent until then and holds the next attempt (and every other request that
+        // spends it) for exactly that long; without pacing, wait here for the reset the 429 names.
         builder.AddRetry(new RetryStrategyOptions<AttemptOutcome>
         {
             ShouldHandle = args => ValueTask.FromResult(args.Outcome.Result?.Kind == AttemptKind.RateLimited),
             MaxRetryAttempts = MaxRateLimitedRetries,
-            DelayGenerator = args =>
-            {
-                var reset = args.Outcome.Result?.RateLimits.ExhaustedResetSeconds ?? 1;
-                return ValueTask.FromResult<TimeSpan?>(TimeSpan.FromSeconds(reset) + TimeSpan.FromMilliseconds(Random.Shared.Next(50, 250)));
-            },
+            DelayGenerator = args => ValueTask.FromResult<TimeSpan?>(_pacer.Enabled
+                ? TimeSpan.Zero
+                : TimeSpan.FromSeconds(args.Outcome.Result?.RateLimits.RetryAfterSeconds ?? 1) + TimeSpan.FromMilliseconds(Random.Shared.Next(50, 250))),
         });
 
         // Inner: other failures, only where resending is safe, with exponential backoff and jitter.

@@ -60,8 +60,11 @@ internal sealed class SandboxRun : IAsyncDisposable
          "delivery":{"concurrency":4,"maxAttempts":8,"timeoutSeconds":2,"organizationRequestsPerMinute":100000,"userRequestsPerMinute":100000}}
         """;
 
+    /// <summary>The runner of the last <see cref="SendAsync"/>, for what it counted beyond the summary (the pacer's waits).</summary>
+    public DeliveryRunner? LastRunner { get; private set; }
+
     /// <summary>Delivers <paramref name="records"/> through <paramref name="destinationJson"/> with <paramref name="token"/>, in-process.</summary>
-    public async Task<DeliverySummary> SendAsync(string destinationJson, string records, string? token = null, string inputName = "input.jsonl", CancellationToken cancellationToken = default, CancellationToken stopping = default, TimeProvider? time = null)
+    public async Task<DeliverySummary> SendAsync(string destinationJson, string records, string? token = null, string inputName = "input.jsonl", CancellationToken cancellationToken = default, CancellationToken stopping = default, TimeProvider? time = null, HttpMessageHandler? handler = null)
     {
         var input = Path.Combine(Directory, inputName);
         if (!File.Exists(input))
@@ -76,7 +79,8 @@ internal sealed class SandboxRun : IAsyncDisposable
         Assert.True(destination is not null, string.Join("; ", compileProblems));
         await using var ledger = await SqliteDeliveryLedger.OpenAsync(LedgerPath, cancellationToken);
         var credential = new Credential("sandbox", token ?? SandboxServer.DefaultToken, Sandbox.BaseAddress, DateTimeOffset.UtcNow);
-        var runner = new DeliveryRunner(destination!, credential, ledger, new DeliveryOptions { RunKey = runKey, ResponsesPath = ResponsesPath, RejectedPath = RejectedPath, TimeProvider = time ?? TimeProvider.System });
+        var runner = new DeliveryRunner(destination!, credential, ledger, new DeliveryOptions { RunKey = runKey, ResponsesPath = ResponsesPath, RejectedPath = RejectedPath, TimeProvider = time ?? TimeProvider.System, Handler = handler });
+        LastRunner = runner;
         using var reader = RecordReader.Open(input);
         return await runner.RunAsync(reader, stopping, cancellationToken);
     }
