@@ -5,7 +5,10 @@ set -euo pipefail
 
 need_apt=()
 command -v dotnet >/dev/null 2>&1 || { echo "bootstrap: the .NET 10 SDK (dotnet) is required: https://dot.net" >&2; exit 1; }
-# (nothing from apt yet: SQLite comes with Microsoft.Data.Sqlite)
+# SQLite comes with Microsoft.Data.Sqlite. PostgreSQL's server programs (initdb, pg_ctl; Debian puts them in
+# /usr/lib/postgresql/N/bin) let the tests start a throwaway server of their own (see DEVELOPERS.md); no
+# system-wide server is used.
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need_apt+=(postgresql)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   sudo=""

@@ -4,7 +4,7 @@ using Kiteflow.Benchmarks;
 // dotnet run -c Release --project bench/Kiteflow.Benchmarks -- planner   (BenchmarkDotNet)
 // dotnet run -c Release --project bench/Kiteflow.Benchmarks -- preview   (end-to-end: preview of a 1 GB file)
 // dotnet run -c Release --project bench/Kiteflow.Benchmarks -- delivery  (end-to-end: send against nginx vs a bare HttpClient loop)
-// dotnet run -c Release --project bench/Kiteflow.Benchmarks -- pacing    (end-to-end: send against the sandbox at 20 requests per 2 s)
+// dotnet run -c Release --project bench/Kiteflow.Benchmarks -- pacing [org|user|user-small|generous]  (end-to-end: send against the sandbox with its limits scaled down, or generous)
 // dotnet run -c Release --project bench/Kiteflow.Benchmarks -- ingest [RECORDS] [IN-FLIGHT]  (server: POST /ingest vs appending to the store)
 var which = args.Length > 0 ? args[0] : "planner";
 switch (which)

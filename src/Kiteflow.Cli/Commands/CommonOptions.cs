@@ -24,7 +24,7 @@ internal static class CommonOptions
     {
         var option = new Option<string?>("--format")
         {
-            Description = "The input format when the extension does not tell it: json, jsonl or csv.",
+            Description = "The input format when the extension does not tell it: json, jsonl or csv; rejected for a file written by send --rejected (its records' data).",
         };
         option.Validators.Add(result =>
         {
@@ -35,7 +35,7 @@ internal static class CommonOptions
             }
             catch (InputException)
             {
-                result.AddError($"--format: '{Shown(text ?? string.Empty)}' is not an input format; use json, jsonl or csv.");
+                result.AddError($"--format: '{Shown(text ?? string.Empty)}' is not an input format; use json, jsonl, csv or rejected.");
             }
         });
         return option;

@@ -101,6 +101,30 @@ public sealed class Destination
         return (new Destination(settings, options, url!, headers!, shaper!, bodyTemplate, script, endpoint, warnings), problems);
     }
 
+    /// <summary>
+    /// Compiles settings whose reading found <paramref name="readProblems"/>, so a file's problems are
+    /// listed together: an unknown key or a bad batching value does not hide a bad header. A key the
+    /// reader already refused is not reported again; a file that could not be read as an object is not
+    /// compiled at all.
+    /// </summary>
+    public static (Destination? Destination, IReadOnlyList<SettingsProblem> Problems) Compile(DestinationSettings settings, IReadOnlyList<SettingsProblem> readProblems, PlannerOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(readProblems);
+        if (readProblems.Count == 0)
+        {
+            return Compile(settings, options);
+        }
+
+        if (readProblems.Any(p => p.Key == SettingsProblem.FileKey))
+        {
+            return (null, readProblems);
+        }
+
+        var (_, compileProblems) = Compile(settings, options);
+        var readKeys = readProblems.Select(p => p.Key).ToHashSet(StringComparer.Ordinal);
+        return (null, [.. readProblems, .. compileProblems.Where(p => !readKeys.Contains(p.Key))]);
+    }
+
     /// <summary>Plans <paramref name="reader"/>'s records lazily: enumerate the plan to read, template, shape, batch and check them.</summary>
     public Plan Plan(RecordReader reader)
     {

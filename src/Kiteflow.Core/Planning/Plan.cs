@@ -23,14 +23,20 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
     private readonly Destination _destination;
     private readonly RecordReader _reader;
     private readonly Dictionary<string, UnknownField> _unknownFields = new(StringComparer.Ordinal);
+    private readonly ExclusionUsage? _exclusions;
     private readonly bool _keepText;
     private bool _enumerated;
+    private long _recordsFound;
+    private volatile bool _inputEnded;
 
     internal Plan(Destination destination, RecordReader reader)
     {
         _destination = destination;
         _reader = reader;
         _keepText = destination.Options.KeepRecordText;
+
+        // Excluded attributes matter only where a body is made from the record.
+        _exclusions = destination.SendsBody ? ExclusionUsage.For(destination.Settings.ExcludeAttributes) : null;
     }
 
     /// <summary>Records read so far, bad ones included.</summary>
@@ -40,21 +46,47 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
     public long RequestsPlanned { get; private set; }
 
     /// <summary>How much of the input has been read, from 0 to 1; null when its size is unknown.</summary>
+    /// <remarks>The reader runs ahead of planning: this goes with <see cref="RecordsFound"/>, not <see cref="RecordsRead"/>.</remarks>
     public double? InputFraction => _reader.Fraction;
+
+    /// <summary>
+    /// Records the reader has found so far, ahead of those planned (<see cref="RecordsRead"/>): once
+    /// <see cref="InputEnded"/>, the number of records in the whole input.
+    /// </summary>
+    public long RecordsFound => Volatile.Read(ref _recordsFound);
+
+    /// <summary>Whether the reader has reached the end of the input (so <see cref="RecordsFound"/> is the input's count).</summary>
+    public bool InputEnded => _inputEnded;
 
     /// <summary>Records rejected so far.</summary>
     public long RecordsRejected { get; private set; }
 
-    /// <summary>The destination's warnings, and those found in the records read so far (unknown fields).</summary>
-    public IReadOnlyList<string> Warnings
+    /// <summary>The destination's warnings, then <see cref="InputWarnings"/>.</summary>
+    public IReadOnlyList<string> Warnings => [.. _destination.Warnings, .. InputWarnings];
+
+    /// <summary>
+    /// The warnings found in the records read so far: unknown fields, excluded attributes no record has,
+    /// an input without records. Those about what no record has say so when only part of the input was read.
+    /// </summary>
+    public IReadOnlyList<string> InputWarnings
     {
         get
         {
-            var warnings = new List<string>(_destination.Warnings);
+            var warnings = new List<string>();
+            if (_inputEnded && RecordsRead == 0)
+            {
+                warnings.Add("The input holds no records, so there is nothing to send; check that it is the right file.");
+            }
+
             foreach (var (_, unknown) in _unknownFields)
             {
                 var records = string.Join(", ", unknown.Positions) + (unknown.Count > unknown.Positions.Count ? ", …" : string.Empty);
                 warnings.Add($"{unknown.Sentence} (record{(unknown.Count == 1 ? string.Empty : "s")} {records}{(unknown.Count > 1 ? $"; {unknown.Count:N0} in all" : string.Empty)})");
+            }
+
+            if (_exclusions is not null)
+            {
+                warnings.AddRange(_exclusions.Warnings(_inputEnded));
             }
 
             return warnings;
@@ -173,6 +205,7 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
         }
 
         // End of input: every open batch goes, oldest first.
+        _inputEnded = true;
         while (oldest.First is { } node)
         {
             var group = Detach(node.Value, groups, oldest);
@@ -221,7 +254,10 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
                     {
                         chunk.Reads.Add(reads.Current);
                         bytes += reads.Current.Record?.Utf8Length ?? 0;
+                        Volatile.Write(ref _recordsFound, _recordsFound + 1);
                     }
+
+                    _inputEnded = !more && failure is null;
 
                     if (chunk.Reads.Count == 0)
                     {
@@ -323,6 +359,11 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
         {
             prepared.Rejection = parseRejection;
             return;
+        }
+
+        if (_exclusions is not null)
+        {
+            _exclusions.Observe(record.Value, chunk.Exclusions ??= _exclusions.NewSightings());
         }
 
         chunk.Url.Clear();
@@ -455,9 +496,14 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
         return string.Join(" ", check.Errors.Select(e => e.Message));
     }
 
-    /// <summary>Adds the unknown fields a chunk's records had to the plan's warnings, in dataset order.</summary>
+    /// <summary>Adds what a chunk's records showed (unknown fields, excluded paths) to the plan's warnings, in dataset order.</summary>
     private void NoteUnknownFields(Chunk chunk)
     {
+        if (chunk.Exclusions is { } sightings)
+        {
+            _exclusions!.Merge(sightings);
+        }
+
         foreach (var (path, warning, position) in chunk.UnknownFields)
         {
             if (!_unknownFields.TryGetValue(path, out var field))
@@ -542,6 +588,9 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
         public StringBuilder Scratch { get; } = new(64);
 
         public List<(string Path, string Warning, long Position)> UnknownFields { get; } = [];
+
+        /// <summary>What the chunk's records showed of the excluded paths; made on first use.</summary>
+        public ExclusionSightings? Exclusions { get; set; }
 
         public int Count => Reads.Count;
 

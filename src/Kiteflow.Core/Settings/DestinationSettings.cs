@@ -109,9 +109,15 @@ public sealed class DeliverySettings
     /// </summary>
     public bool Pacing { get; set; } = true;
 
-    /// <summary>The organization's limit in requests per minute. Default 200, Buildkite's.</summary>
-    public int OrganizationRequestsPerMinute { get; set; } = 200;
+    /// <summary>
+    /// A cap the user chooses: at most this many requests a minute to any one organization, even when the
+    /// server's <c>RateLimit-*</c> headers allow more. Default none: pacing follows the server.
+    /// </summary>
+    public int? OrganizationRequestsPerMinute { get; set; }
 
-    /// <summary>The token user's limit in requests per minute. Default 50, Buildkite's.</summary>
-    public int UserRequestsPerMinute { get; set; } = 50;
+    /// <summary>
+    /// A cap the user chooses: at most this many requests a minute in all (the token user's limit), even when
+    /// the server's <c>RateLimit-User-*</c> headers allow more. Default none: pacing follows the server.
+    /// </summary>
+    public int? UserRequestsPerMinute { get; set; }
 }

@@ -26,7 +26,7 @@ public static class DestinationSettingsReader
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return (new DestinationSettings(), [new SettingsProblem("(file)", $"Cannot read the destination file '{path}': {e.Message}")]);
+            return (new DestinationSettings(), [new SettingsProblem(SettingsProblem.FileKey, $"Cannot read the destination file '{path}': {e.Message}")]);
         }
 
         return Read(text, Path.GetFileNameWithoutExtension(path));
@@ -45,7 +45,7 @@ public static class DestinationSettingsReader
         }
         catch (JsonException e)
         {
-            problems.Add(new SettingsProblem("(file)", $"The destination file is not valid JSON (line {e.LineNumber + 1}, column {e.BytePositionInLine + 1}); fix the syntax and try again."));
+            problems.Add(new SettingsProblem(SettingsProblem.FileKey, $"The destination file is not valid JSON (line {e.LineNumber + 1}, column {e.BytePositionInLine + 1}); fix the syntax and try again."));
             return (settings, problems);
         }
 
@@ -54,7 +54,7 @@ public static class DestinationSettingsReader
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
             {
-                problems.Add(new SettingsProblem("(file)", "The destination file must hold one JSON object with keys such as \"url\" and \"method\"."));
+                problems.Add(new SettingsProblem(SettingsProblem.FileKey, "The destination file must hold one JSON object with keys such as \"url\" and \"method\"."));
                 return (settings, problems);
             }
 
@@ -146,8 +146,8 @@ public static class DestinationSettingsReader
         delivery.TimeoutSeconds = (int)(reader.Integer("timeoutSeconds", 1, 600) ?? delivery.TimeoutSeconds);
         delivery.RetryAmbiguousPosts = reader.Bool("retryAmbiguousPosts") ?? delivery.RetryAmbiguousPosts;
         delivery.Pacing = reader.Bool("pacing") ?? delivery.Pacing;
-        delivery.OrganizationRequestsPerMinute = (int)(reader.Integer("organizationRequestsPerMinute", 1, 100_000) ?? delivery.OrganizationRequestsPerMinute);
-        delivery.UserRequestsPerMinute = (int)(reader.Integer("userRequestsPerMinute", 1, 100_000) ?? delivery.UserRequestsPerMinute);
+        delivery.OrganizationRequestsPerMinute = (int?)reader.Integer("organizationRequestsPerMinute", 1, 100_000) ?? delivery.OrganizationRequestsPerMinute;
+        delivery.UserRequestsPerMinute = (int?)reader.Integer("userRequestsPerMinute", 1, 100_000) ?? delivery.UserRequestsPerMinute;
     }
 
     private static void CheckDateFormat(string format, List<SettingsProblem> problems)

@@ -22,6 +22,17 @@ public sealed class DestinationSettingsReaderTests
     }
 
     [Fact]
+    public void Read_RequestsPerMinute_AreCapsTheUserChooses_NoneByDefault()
+    {
+        var (defaults, _) = DestinationSettingsReader.Read("""{"url":"https://api.buildkite.com/v2/x"}""");
+        var (capped, problems) = DestinationSettingsReader.Read("""{"url":"https://api.buildkite.com/v2/x","delivery":{"organizationRequestsPerMinute":120,"userRequestsPerMinute":30}}""");
+
+        Assert.Empty(problems);
+        Assert.Equal((null, null), (defaults.Delivery.OrganizationRequestsPerMinute, defaults.Delivery.UserRequestsPerMinute));
+        Assert.Equal((120, 30), (capped.Delivery.OrganizationRequestsPerMinute, capped.Delivery.UserRequestsPerMinute));
+    }
+
+    [Fact]
     public void Read_EveryProblemAtOnce_EachNamingItsKey()
     {
         var json = """

@@ -1,0 +1,72 @@
+using Kiteflow.Storage.Postgres.Connection;
+using Kiteflow.Storage.Postgres.Migrations;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+
+namespace Kiteflow.Storage.Postgres;
+
+/// <summary>
+/// One PostgreSQL database as this process uses it: a pooled <see cref="NpgsqlDataSource"/> and Kiteflow's
+/// migrations, applied once per process before the first use (a failed attempt is retried by the next caller).
+/// </summary>
+internal sealed class PostgresDatabase : IAsyncDisposable, IDisposable
+{
+    private readonly PostgresMigrator _migrator;
+    private readonly SemaphoreSlim _migrateGate = new(1, 1);
+    private volatile bool _migrated;
+
+    public PostgresDatabase(PostgresConnectionString connectionString, ILoggerFactory? loggerFactory = null)
+        : this(connectionString, KiteflowPostgresMigrations.All, loggerFactory)
+    {
+    }
+
+    public PostgresDatabase(PostgresConnectionString connectionString, IReadOnlyList<PostgresMigration> migrations, ILoggerFactory? loggerFactory = null)
+    {
+        ArgumentNullException.ThrowIfNull(connectionString);
+        loggerFactory ??= NullLoggerFactory.Instance;
+        ConnectionString = connectionString;
+        var builder = new NpgsqlDataSourceBuilder(connectionString.ToNpgsqlConnectionString());
+        builder.UseLoggerFactory(loggerFactory);
+        DataSource = builder.Build();
+        _migrator = new PostgresMigrator(connectionString, migrations, loggerFactory.CreateLogger<PostgresMigrator>());
+    }
+
+    public PostgresConnectionString ConnectionString { get; }
+
+    public NpgsqlDataSource DataSource { get; }
+
+    public async Task EnsureMigratedAsync(CancellationToken cancellationToken)
+    {
+        if (_migrated)
+        {
+            return;
+        }
+
+        await _migrateGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!_migrated)
+            {
+                await _migrator.MigrateAsync(cancellationToken).ConfigureAwait(false);
+                _migrated = true;
+            }
+        }
+        finally
+        {
+            _migrateGate.Release();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await DataSource.DisposeAsync().ConfigureAwait(false);
+        _migrateGate.Dispose();
+    }
+
+    public void Dispose()
+    {
+        DataSource.Dispose();
+        _migrateGate.Dispose();
+    }
+}
