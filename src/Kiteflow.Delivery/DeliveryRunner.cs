@@ -24,7 +24,7 @@ namespace Kiteflow.Delivery;
 /// then gives back the claims of batches never sent and returns a summary. An abort (the cancellation token,
 /// or the grace period running out) cuts the requests in flight as well; they stay in flight in the ledger.
 /// </remarks>
-internal sealed class DeliveryRunner
+public sealed class DeliveryRunner
 {
     private readonly Destination _destination;
     private readonly Credential _credential;
@@ -44,6 +44,11 @@ internal sealed class DeliveryRunner
     private long _notDeliveredEarlier;
     private bool _planned;
 
+    /// <summary>Prepares a run; nothing happens until <see cref="RunAsync(RecordReader, CancellationToken, CancellationToken)"/>.</summary>
+    /// <param name="destination">The compiled destination, with <see cref="PlannerOptions.KeepRecordText"/> so rejected records keep their text.</param>
+    /// <param name="credential">The token and the API base it goes to.</param>
+    /// <param name="ledger">Where every batch's state is kept; the run's batches are named by <see cref="DeliveryOptions.RunKey"/>.</param>
+    /// <param name="options">Outputs, sinks, shared parts and the clock.</param>
     public DeliveryRunner(Destination destination, Credential credential, IDeliveryLedger ledger, DeliveryOptions options)
     {
         if (!destination.Options.KeepRecordText)
@@ -155,10 +160,14 @@ internal sealed class DeliveryRunner
     private async Task<DeliverySummary> RunAsync(RecordReader reader, CancellationToken halt, CancellationTokenSource abort)
     {
         var settings = _destination.Settings;
-        using var client = DeliveryHttp.Create(settings.Delivery.Concurrency, _options.Handler);
+        using var ownClient = _options.Client is null ? DeliveryHttp.Create(settings.Delivery.Concurrency, _options.Handler) : null;
+        var client = _options.Client ?? ownClient!;
         try
         {
-            await CheckTokenAsync(client, halt).ConfigureAwait(false);
+            if (_options.CheckToken)
+            {
+                await CheckTokenAsync(client, halt).ConfigureAwait(false);
+            }
         }
         catch (OperationCanceledException) when (halt.IsCancellationRequested)
         {
@@ -182,11 +191,12 @@ internal sealed class DeliveryRunner
         _forwarder = forwarder;
 
         await using var rejected = JsonLinesOutput.Open(_options.RejectedPath, append: false);
-        var rejectedRecords = new RejectedRecords(rejected);
-        using var budgets = settings.Delivery.Pacing ? new RateLimitBudgets(_options.TimeProvider) : null;
-        await using var pacer = new BuildkitePacer(budgets, _credential.Name, settings.Delivery.OrganizationRequestsPerMinute, settings.Delivery.UserRequestsPerMinute, _options.TimeProvider);
+        var rejectedRecords = new RejectedRecords(rejected, _options.RejectedSink);
+        using var ownBudgets = settings.Delivery.Pacing && _options.Budgets is null ? new RateLimitBudgets(_options.TimeProvider) : null;
+        IRateLimitBudgetSource? budgets = settings.Delivery.Pacing ? _options.Budgets ?? ownBudgets : null;
+        await using var pacer = new BuildkitePacer(budgets, _options.BudgetUser ?? _credential.Name, settings.Delivery.OrganizationRequestsPerMinute, settings.Delivery.UserRequestsPerMinute, _options.TimeProvider);
         _pacer = pacer;
-        var responseRecords = new ResponseRecords(responses, settings.Name, forwarder);
+        var responseRecords = new ResponseRecords(responses, settings.Name, forwarder, _options.ResponseSinks);
         var sender = new RequestSender(client, _credential.RevealToken(), TimeSpan.FromSeconds(settings.Delivery.TimeoutSeconds), _options.TimeProvider, keepSuccessDetail: responseRecords.IsEnabled);
         _deliverer = new BatchDeliverer(sender, pacer, _ledger, _claims, responseRecords, _options.RunKey, _destination, _options.TimeProvider);
         var resuming = await _ledger.CountAsync(_options.RunKey, CancellationToken.None).ConfigureAwait(false) > 0;

@@ -58,7 +58,15 @@ public sealed class Destination
     /// <summary>The compiled <c>bodyTemplate</c>: each body is it filled from the record; null when the record is the body.</summary>
     internal BodyTemplate? BodyTemplate { get; }
 
+    /// <summary>The batching script as compiled when the settings were checked; each plan runs its own copy (<see cref="NewScript"/>).</summary>
     internal BatchScript? Script { get; }
+
+    /// <summary>
+    /// A batching script of its own for one plan: a Jint engine is not safe to share, and plans of one destination run
+    /// at once (a preview beside a delivery, several test sends). Null when batching does not use code.
+    /// </summary>
+    internal BatchScript? NewScript() =>
+        Script is null ? null : BatchScript.Compile(Settings.Batching.Code!, ScriptLimits.Default, []) ?? throw new InvalidOperationException("A script that compiled once failed to compile again.");
 
     internal string? ContentType => SendsBody ? BodyFormats.ContentType(Settings.ContentFormat) : null;
 

@@ -116,7 +116,7 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
         var batching = settings.Batching.Enabled;
         var groups = new Dictionary<string, BatchGroup>(StringComparer.Ordinal);
         var oldest = new LinkedList<BatchGroup>();
-        var bodies = batching ? new BatchBodyBuilder(settings.Batching, _destination.Script, settings.Name) : null;
+        var bodies = batching ? new BatchBodyBuilder(settings.Batching, _destination.NewScript(), settings.Name) : null;
         var batchIndex = 0L;
         var ready = new List<BatchGroup>();
         var spare = new Stack<BatchGroup>();  // sent groups, kept for their buffers

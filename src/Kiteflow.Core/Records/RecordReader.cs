@@ -73,6 +73,16 @@ public abstract class RecordReader : IEnumerable<ReadResult>, IDisposable
         };
     }
 
+    /// <summary>
+    /// Reads records a dataset holds, in the order given; each record's position is its <see cref="DatasetItem.Offset"/>.
+    /// The items' memory must stay valid until the reader is disposed.
+    /// </summary>
+    public static RecordReader FromDataset(IEnumerable<DatasetItem> items, ReaderLimits? limits = null)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        return new DatasetRecordReader(items, limits ?? ReaderLimits.Default);
+    }
+
     /// <summary>The input format a file name implies: <c>.json</c>, <c>.jsonl</c>/<c>.ndjson</c>, <c>.csv</c>.</summary>
     /// <exception cref="InputException">The extension is none of these.</exception>
     public static InputFormat FormatFromExtension(string path)

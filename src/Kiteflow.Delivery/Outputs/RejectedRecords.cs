@@ -8,9 +8,9 @@ namespace Kiteflow.Delivery.Outputs;
 /// and the error with its stage (SPEC §4). Records whose delivery is uncertain are written here too,
 /// marked <c>possiblyDelivered</c>, so every record not delivered can be found in one place.
 /// </summary>
-internal sealed class RejectedRecords(JsonLinesOutput output)
+internal sealed class RejectedRecords(JsonLinesOutput output, IRejectedSink? sink = null)
 {
-    public bool IsEnabled => output.IsEnabled;
+    public bool IsEnabled => output.IsEnabled || sink is not null;
 
     /// <summary>
     /// A record refused before any call (read, template, validate, script). A record that could not be
@@ -23,7 +23,13 @@ internal sealed class RejectedRecords(JsonLinesOutput output)
     public void Write(long record, long? line, string? recordJson, string stage, string message, int? status, string? response, bool possiblyDelivered, bool retryable) =>
         Write(record, line, recordJson, dataIsJson: true, stage, message, status, response, possiblyDelivered, retryable);
 
-    private void Write(long record, long? line, string? data, bool dataIsJson, string stage, string message, int? status, string? response, bool possiblyDelivered, bool retryable) =>
+    private void Write(long record, long? line, string? data, bool dataIsJson, string stage, string message, int? status, string? response, bool possiblyDelivered, bool retryable)
+    {
+        sink?.Write(new RejectedRecord(record, line, data, dataIsJson, stage, message, status, response, possiblyDelivered, retryable));
+        WriteLine(record, line, data, dataIsJson, stage, message, status, response, possiblyDelivered, retryable);
+    }
+
+    private void WriteLine(long record, long? line, string? data, bool dataIsJson, string stage, string message, int? status, string? response, bool possiblyDelivered, bool retryable) =>
         output.Write((record, line, data, dataIsJson, stage, message, status, response, possiblyDelivered, retryable), static (writer, s) =>
         {
             writer.WriteStartObject();

@@ -17,17 +17,18 @@ namespace Kiteflow.Delivery.Outputs;
 /// <param name="output">The response records file, or <see cref="JsonLinesOutput.None"/>.</param>
 /// <param name="destination">The destination's name, written into each record.</param>
 /// <param name="forwarder">Where each record is also POSTed (<c>responseWebhook.forwardUrl</c>), if anywhere.</param>
-internal sealed class ResponseRecords(JsonLinesOutput output, string destination, ResponseForwarder? forwarder = null)
+/// <param name="sinks">Where else each record goes (the server's response dataset).</param>
+internal sealed class ResponseRecords(JsonLinesOutput output, string destination, ResponseForwarder? forwarder = null, IReadOnlyList<IResponseSink>? sinks = null)
 {
-    public bool IsEnabled => output.IsEnabled || forwarder is not null;
+    public bool IsEnabled => output.IsEnabled || forwarder is not null || sinks is { Count: > 0 };
 
     /// <summary>One attempt of <paramref name="request"/>.</summary>
     public ValueTask WriteAsync(PlannedRequest request, AttemptOutcome outcome, CancellationToken cancellationToken) =>
-        IsEnabled ? WriteAsync(writer => WriteCall(writer, "attempt", request, request.Method, request.Url, withBody: true, outcome, AttemptOutcomeName(outcome.Kind)), cancellationToken) : ValueTask.CompletedTask;
+        IsEnabled ? WriteAsync("attempt", writer => WriteCall(writer, "attempt", request, request.Method, request.Url, withBody: true, outcome, AttemptOutcomeName(outcome.Kind)), cancellationToken) : ValueTask.CompletedTask;
 
     /// <summary>One lookup (<c>GET <paramref name="url"/></c>) of <paramref name="request"/>'s build by its delivery id.</summary>
     public ValueTask WriteLookupAsync(PlannedRequest request, string url, AttemptOutcome outcome, CancellationToken cancellationToken) =>
-        IsEnabled ? WriteAsync(writer => WriteCall(writer, "lookup", request, "GET", url, withBody: false, outcome, LookupOutcomeName(outcome)), cancellationToken) : ValueTask.CompletedTask;
+        IsEnabled ? WriteAsync("lookup", writer => WriteCall(writer, "lookup", request, "GET", url, withBody: false, outcome, LookupOutcomeName(outcome)), cancellationToken) : ValueTask.CompletedTask;
 
     /// <summary>How <paramref name="request"/> was settled after an attempt whose outcome was unknown.</summary>
     public ValueTask WriteSettledAsync(PlannedRequest request, BatchOutcome outcome, int attempts, DateTimeOffset at, CancellationToken cancellationToken)
@@ -37,7 +38,7 @@ internal sealed class ResponseRecords(JsonLinesOutput output, string destination
             return ValueTask.CompletedTask;
         }
 
-        return WriteAsync(writer =>
+        return WriteAsync("outcome", writer =>
         {
             writer.WriteStartObject();
             writer.WriteString("kind", "outcome");
@@ -80,7 +81,7 @@ internal sealed class ResponseRecords(JsonLinesOutput output, string destination
         }, cancellationToken);
     }
 
-    private async ValueTask WriteAsync(Action<Utf8JsonWriter> write, CancellationToken cancellationToken)
+    private async ValueTask WriteAsync(string kind, Action<Utf8JsonWriter> write, CancellationToken cancellationToken)
     {
         var buffer = new ArrayBufferWriter<byte>(2048);
         using (var writer = new Utf8JsonWriter(buffer, MinimalJsonEncoder.CompactWriterOptions))
@@ -92,6 +93,15 @@ internal sealed class ResponseRecords(JsonLinesOutput output, string destination
         if (forwarder is not null)
         {
             await forwarder.EnqueueAsync(buffer.WrittenSpan.ToArray(), cancellationToken).ConfigureAwait(false);
+        }
+
+        if (sinks is { Count: > 0 })
+        {
+            var record = new ResponseRecord(kind, buffer.WrittenMemory.ToArray());
+            foreach (var sink in sinks)
+            {
+                await sink.WriteAsync(record, cancellationToken).ConfigureAwait(false);
+            }
         }
     }
 

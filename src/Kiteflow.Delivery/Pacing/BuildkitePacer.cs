@@ -14,8 +14,8 @@ namespace Kiteflow.Delivery.Pacing;
 /// </summary>
 internal sealed class BuildkitePacer : IAsyncDisposable
 {
-    private readonly RateLimitBudgets? _budgets;
-    private readonly RateLimitBudget? _user;
+    private readonly IRateLimitBudgetSource? _budgets;
+    private readonly IRateLimitBudget? _user;
     private readonly int? _organizationCap;
     private readonly SlidingWindowRateLimiter? _userCap;
     private readonly Dictionary<string, SlidingWindowRateLimiter> _organizationCaps = new(StringComparer.OrdinalIgnoreCase);
@@ -31,7 +31,7 @@ internal sealed class BuildkitePacer : IAsyncDisposable
     /// <param name="organizationCap">At most this many requests a minute to any one organization, whatever the server allows; null for none.</param>
     /// <param name="userCap">At most this many requests a minute in all, whatever the server allows; null for none.</param>
     /// <param name="time">The clock.</param>
-    public BuildkitePacer(RateLimitBudgets? budgets, string user, int? organizationCap, int? userCap, TimeProvider time)
+    public BuildkitePacer(IRateLimitBudgetSource? budgets, string user, int? organizationCap, int? userCap, TimeProvider time)
     {
         _budgets = budgets;
         _time = time;
@@ -63,7 +63,7 @@ internal sealed class BuildkitePacer : IAsyncDisposable
 
     /// <summary>
     /// Waits until a request to <paramref name="url"/> may go. Tell the lease what the response said
-    /// (<see cref="Lease.Observe"/>) and dispose it when the request is done.
+    /// (<see cref="Lease.ObserveAsync"/>) and dispose it when the request is done.
     /// </summary>
     public async ValueTask<Lease> AcquireAsync(string url, CancellationToken cancellationToken)
     {
@@ -89,13 +89,13 @@ internal sealed class BuildkitePacer : IAsyncDisposable
         }
 
         // Before the server has stated a limit, Buildkite's documented default stands in for it.
-        if (!organization.TryTakeLocal())
+        if (!await organization.TryTakeLocalAsync(cancellationToken).ConfigureAwait(false))
         {
             Count(ref waited, Waited.Local, ref _localWaits);
             await organization.WaitForLocalAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        if (!_user!.TryTakeLocal())
+        if (!await _user!.TryTakeLocalAsync(cancellationToken).ConfigureAwait(false))
         {
             Count(ref waited, Waited.Local, ref _localWaits);
             await _user.WaitForLocalAsync(cancellationToken).ConfigureAwait(false);
@@ -106,15 +106,16 @@ internal sealed class BuildkitePacer : IAsyncDisposable
         while (true)
         {
             now = _time.GetUtcNow();
-            RateLimitHold hold;
-            if (organization.TryEnter(now, out hold))
+            var entry = await organization.TryEnterAsync(now, cancellationToken).ConfigureAwait(false);
+            if (entry.Entered)
             {
-                if (_user.TryEnter(now, out hold))
+                entry = await _user.TryEnterAsync(now, cancellationToken).ConfigureAwait(false);
+                if (entry.Entered)
                 {
                     break;
                 }
 
-                organization.Release(now);
+                await organization.ReleaseAsync(now).ConfigureAwait(false);
                 Count(ref waited, Waited.User, ref _userWaits);
             }
             else
@@ -122,7 +123,7 @@ internal sealed class BuildkitePacer : IAsyncDisposable
                 Count(ref waited, Waited.Organization, ref _organizationWaits);
             }
 
-            await WaitAsync(hold, cancellationToken).ConfigureAwait(false);
+            await WaitAsync(entry.Hold, cancellationToken).ConfigureAwait(false);
         }
 
         return new Lease(organization, _user, now);
@@ -216,17 +217,17 @@ internal sealed class BuildkitePacer : IAsyncDisposable
     }
 
     /// <summary>A request's place in flight in both budgets; tell it what the response said, and dispose it when the request is done.</summary>
-    internal sealed class Lease : IDisposable
+    internal sealed class Lease : IAsyncDisposable
     {
         /// <summary>The lease of a run that is not paced.</summary>
         public static readonly Lease None = new(null, null, default);
 
-        private readonly RateLimitBudget? _organization;
-        private readonly RateLimitBudget? _user;
+        private readonly IRateLimitBudget? _organization;
+        private readonly IRateLimitBudget? _user;
         private readonly DateTimeOffset _sentAt;
         private int _done;
 
-        internal Lease(RateLimitBudget? organization, RateLimitBudget? user, DateTimeOffset sentAt)
+        internal Lease(IRateLimitBudget? organization, IRateLimitBudget? user, DateTimeOffset sentAt)
         {
             _organization = organization;
             _user = user;
@@ -234,18 +235,18 @@ internal sealed class BuildkitePacer : IAsyncDisposable
         }
 
         /// <summary>Hands the response's word on both limits to their budgets, and ends the request's place in flight.</summary>
-        public void Observe(RateLimitHeaders headers)
+        public async ValueTask ObserveAsync(RateLimitHeaders headers)
         {
             if (_organization is null || Interlocked.Exchange(ref _done, 1) != 0)
             {
                 return;
             }
 
-            _organization.Complete(_sentAt, headers.Organization, headers.OrganizationRefusedSeconds);
-            _user!.Complete(_sentAt, headers.User, headers.UserRefusedSeconds);
+            await _organization.CompleteAsync(_sentAt, headers.Organization, headers.OrganizationRefusedSeconds).ConfigureAwait(false);
+            await _user!.CompleteAsync(_sentAt, headers.User, headers.UserRefusedSeconds).ConfigureAwait(false);
         }
 
-        /// <summary>Ends the request's place in flight; without <see cref="Observe"/>, the request counts as spent with no word on the limits.</summary>
-        public void Dispose() => Observe(default);
+        /// <summary>Ends the request's place in flight; without <see cref="ObserveAsync"/>, the request counts as spent with no word on the limits.</summary>
+        public ValueTask DisposeAsync() => ObserveAsync(default);
     }
 }

@@ -24,7 +24,7 @@ namespace Kiteflow.Delivery.Pacing;
 /// Buildkite's documented default governs; it plays no part once a reading has been seen.
 /// </para>
 /// </remarks>
-internal sealed class RateLimitBudget : IDisposable
+internal sealed class RateLimitBudget : IRateLimitBudget, IDisposable
 {
     // Answers from one window put its reset up to a second apart (whole seconds, rounded up) plus latency:
     // an answer to a request sent before the current window began, whose reset is within this margin of
@@ -245,6 +245,27 @@ internal sealed class RateLimitBudget : IDisposable
         }
 
         Pulse();
+    }
+
+    /// <inheritdoc />
+    ValueTask<bool> IRateLimitBudget.TryTakeLocalAsync(CancellationToken cancellationToken) => ValueTask.FromResult(TryTakeLocal());
+
+    /// <inheritdoc />
+    ValueTask<RateLimitEntry> IRateLimitBudget.TryEnterAsync(DateTimeOffset now, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(TryEnter(now, out var hold) ? new RateLimitEntry(true, default) : new RateLimitEntry(false, hold));
+
+    /// <inheritdoc />
+    ValueTask IRateLimitBudget.ReleaseAsync(DateTimeOffset enteredAt)
+    {
+        Release(enteredAt);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    ValueTask IRateLimitBudget.CompleteAsync(DateTimeOffset sentAt, RateLimitReading reading, int? refusedSeconds)
+    {
+        Complete(sentAt, reading, refusedSeconds);
+        return ValueTask.CompletedTask;
     }
 
     /// <inheritdoc />

@@ -4,7 +4,7 @@ namespace Kiteflow.Delivery.Pacing;
 /// The budgets of one process: one per organization and one per token user, each created on first use and
 /// shared by every pacer that asks for it, so runs that spend the same limit pace together.
 /// </summary>
-internal sealed class RateLimitBudgets : IDisposable
+internal sealed class RateLimitBudgets : IRateLimitBudgetSource, IDisposable
 {
     /// <summary>Buildkite's documented organization limit, the local budget before the server has spoken.</summary>
     public const int BuildkiteOrganizationPerMinute = 200;
@@ -30,6 +30,12 @@ internal sealed class RateLimitBudgets : IDisposable
         _organizationPerMinute = organizationPerMinute;
         _userPerMinute = userPerMinute;
     }
+
+    /// <inheritdoc />
+    IRateLimitBudget IRateLimitBudgetSource.Organization(string slug) => Organization(slug);
+
+    /// <inheritdoc />
+    IRateLimitBudget IRateLimitBudgetSource.User(string key) => User(key);
 
     /// <summary>The budget of the organization <paramref name="slug"/> (empty for requests that name none).</summary>
     public RateLimitBudget Organization(string slug) => Get(_organizations, RateLimitScope.Organization, slug, _organizationPerMinute);

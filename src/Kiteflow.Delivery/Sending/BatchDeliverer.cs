@@ -174,7 +174,7 @@ internal sealed class BatchDeliverer
         }
 
         var attempt = state.Count + 1;
-        using (var lease = await _pacer.AcquireAsync(state.Request.Url, cancellationToken).ConfigureAwait(false))
+        await using (var lease = await _pacer.AcquireAsync(state.Request.Url, cancellationToken).ConfigureAwait(false))
         {
             // A stop that came while this waited for the pacer: the attempt does not start.
             cancellationToken.ThrowIfCancellationRequested();
@@ -212,7 +212,7 @@ internal sealed class BatchDeliverer
             state.Sending = false;
             state.MaybeProcessed |= outcome.MayHaveBeenProcessed;
             state.WasAmbiguous |= outcome.MayHaveBeenProcessed;
-            lease.Observe(outcome.RateLimits);
+            await lease.ObserveAsync(outcome.RateLimits).ConfigureAwait(false);
             if (outcome.Kind == AttemptKind.RateLimited)
             {
                 Interlocked.Increment(ref _rateLimited);
@@ -305,11 +305,11 @@ internal sealed class BatchDeliverer
         for (var i = 0; i < 3; i++)
         {
             AttemptOutcome outcome;
-            using (var lease = await _pacer.AcquireAsync(url, cancellationToken).ConfigureAwait(false))
+            await using (var lease = await _pacer.AcquireAsync(url, cancellationToken).ConfigureAwait(false))
             {
                 Interlocked.Increment(ref _requests);
                 outcome = await GetLoggedAsync(state, url, i + 1, cancellationToken).ConfigureAwait(false);
-                lease.Observe(outcome.RateLimits);
+                await lease.ObserveAsync(outcome.RateLimits).ConfigureAwait(false);
             }
 
             if (outcome is { Kind: AttemptKind.Success, BodyIsJson: true, Body: { } body })

@@ -32,7 +32,7 @@ public sealed class BuildkitePacerTests : IAsyncDisposable
         var next = _pacer.AcquireAsync(Acme, CancellationToken.None).AsTask();
         Assert.False(next.IsCompleted);
         _time.Advance(TimeSpan.FromSeconds(3.1));
-        using var lease = await next.WaitAsync(Patience);
+        await using var lease = await next.WaitAsync(Patience);
 
         Assert.Equal((1L, 0L), (_pacer.UserWaits, _pacer.OrganizationWaits));
     }
@@ -45,7 +45,7 @@ public sealed class BuildkitePacerTests : IAsyncDisposable
         var next = _pacer.AcquireAsync(Acme, CancellationToken.None).AsTask();
         Assert.False(next.IsCompleted);
         _time.Advance(TimeSpan.FromSeconds(2.1));
-        using var lease = await next.WaitAsync(Patience);
+        await using var lease = await next.WaitAsync(Patience);
 
         Assert.Equal((1L, 0L), (_pacer.OrganizationWaits, _pacer.UserWaits));
     }
@@ -55,7 +55,7 @@ public sealed class BuildkitePacerTests : IAsyncDisposable
     {
         await AnswerAsync(Acme, Headers(organization: (200, 0, 60), user: (1000, 900, 60)));
 
-        using var lease = await _pacer.AcquireAsync(Other, CancellationToken.None).AsTask().WaitAsync(Patience);
+        await using var lease = await _pacer.AcquireAsync(Other, CancellationToken.None).AsTask().WaitAsync(Patience);
 
         Assert.Equal(0L, _pacer.Waits);
     }
@@ -75,14 +75,14 @@ public sealed class BuildkitePacerTests : IAsyncDisposable
     [Fact]
     public async Task AcquireAsync_BeforeAnyHeader_TheLocalBudgetGoverns_UntilTheServerSpeaks()
     {
-        using var first = await _pacer.AcquireAsync(Acme, CancellationToken.None);
-        using var second = await _pacer.AcquireAsync(Acme, CancellationToken.None);
+        await using var first = await _pacer.AcquireAsync(Acme, CancellationToken.None);
+        await using var second = await _pacer.AcquireAsync(Acme, CancellationToken.None);
 
         var third = _pacer.AcquireAsync(Acme, CancellationToken.None).AsTask();
         Assert.False(third.IsCompleted);
         Assert.Equal(1L, _pacer.LocalWaits);
-        first.Observe(Headers(organization: (200, 197, 60), user: (50, 47, 60)));
-        using var lease = await third.WaitAsync(Patience);
+        await first.ObserveAsync(Headers(organization: (200, 197, 60), user: (50, 47, 60)));
+        await using var lease = await third.WaitAsync(Patience);
 
         Assert.Equal((0L, 0L), (_pacer.OrganizationWaits, _pacer.UserWaits));
     }
@@ -98,13 +98,13 @@ public sealed class BuildkitePacerTests : IAsyncDisposable
         // Three left and three in flight: the fourth waits for their answers.
         var d = _pacer.AcquireAsync(Acme, CancellationToken.None).AsTask();
         Assert.False(d.IsCompleted);
-        a.Observe(Headers(organization: (200, 149, 60), user: (50, 2, 10)));
-        b.Observe(Headers(organization: (200, 148, 60), user: (50, 1, 10)));
-        c.Observe(Headers(organization: (200, 147, 60), user: (50, 0, 10)));
+        await a.ObserveAsync(Headers(organization: (200, 149, 60), user: (50, 2, 10)));
+        await b.ObserveAsync(Headers(organization: (200, 148, 60), user: (50, 1, 10)));
+        await c.ObserveAsync(Headers(organization: (200, 147, 60), user: (50, 0, 10)));
 
         // Every call is spent: the fourth goes once the user's window has reset.
         _time.Advance(TimeSpan.FromSeconds(10.1));
-        using var lease = await d.WaitAsync(Patience);
+        await using var lease = await d.WaitAsync(Patience);
         Assert.Equal((1L, 0L), (_pacer.UserWaits, _pacer.OrganizationWaits));
     }
 
@@ -118,10 +118,10 @@ public sealed class BuildkitePacerTests : IAsyncDisposable
         Assert.False(c.IsCompleted);
 
         // Both answers still say 2 left: the server had counted them before the answer that said 2.
-        a.Observe(Headers(organization: (200, 150, 60), user: (50, 2, 10)));
-        b.Observe(Headers(organization: (200, 150, 60), user: (50, 2, 10)));
+        await a.ObserveAsync(Headers(organization: (200, 150, 60), user: (50, 2, 10)));
+        await b.ObserveAsync(Headers(organization: (200, 150, 60), user: (50, 2, 10)));
 
-        using var lease = await c.WaitAsync(Patience);
+        await using var lease = await c.WaitAsync(Patience);
     }
 
     [Fact]
@@ -135,7 +135,7 @@ public sealed class BuildkitePacerTests : IAsyncDisposable
         var next = _pacer.AcquireAsync(Acme, CancellationToken.None).AsTask();
         Assert.False(next.IsCompleted);
         _time.Advance(TimeSpan.FromSeconds(10.1));
-        using var lease = await next.WaitAsync(Patience);
+        await using var lease = await next.WaitAsync(Patience);
         Assert.Equal(1L, _pacer.UserWaits);
     }
 
@@ -146,7 +146,7 @@ public sealed class BuildkitePacerTests : IAsyncDisposable
 
         var next = _pacer.AcquireAsync(Acme, CancellationToken.None).AsTask();
         _time.Advance(TimeSpan.FromSeconds(5.1));
-        using var lease = await next.WaitAsync(Patience);
+        await using var lease = await next.WaitAsync(Patience);
 
         Assert.Equal((1L, 0L), (_pacer.UserWaits, _pacer.OrganizationWaits));
     }
@@ -158,7 +158,7 @@ public sealed class BuildkitePacerTests : IAsyncDisposable
 
         var next = _pacer.AcquireAsync(Acme, CancellationToken.None).AsTask();
         _time.Advance(TimeSpan.FromSeconds(7.1));
-        using var lease = await next.WaitAsync(Patience);
+        await using var lease = await next.WaitAsync(Patience);
 
         Assert.Equal((1L, 0L), (_pacer.OrganizationWaits, _pacer.UserWaits));
     }
@@ -172,9 +172,9 @@ public sealed class BuildkitePacerTests : IAsyncDisposable
         _time.Advance(TimeSpan.FromSeconds(2.1));
 
         // The window has reset when the other answer, counted in the old window, arrives.
-        early.Observe(Headers(organization: (20, 0, 1), user: (1000, 899, 60)));
+        await early.ObserveAsync(Headers(organization: (20, 0, 1), user: (1000, 899, 60)));
 
-        using var lease = await _pacer.AcquireAsync(Acme, CancellationToken.None).AsTask().WaitAsync(Patience);
+        await using var lease = await _pacer.AcquireAsync(Acme, CancellationToken.None).AsTask().WaitAsync(Patience);
         Assert.Equal(0L, _pacer.OrganizationWaits);
     }
 
@@ -194,9 +194,9 @@ public sealed class BuildkitePacerTests : IAsyncDisposable
         Assert.False(other.IsCompleted);
 
         // It is answered from a fresh window: the others need not wait for the latest possible reset.
-        probe.Observe(Headers(organization: (20, 19, 2), user: (100_000, 98_999, 60)));
-        probe.Dispose();
-        using var lease = await other.WaitAsync(Patience);
+        await probe.ObserveAsync(Headers(organization: (20, 19, 2), user: (100_000, 98_999, 60)));
+        await probe.DisposeAsync();
+        await using var lease = await other.WaitAsync(Patience);
         Assert.Equal(0L, _pacer.UserWaits);
     }
 
@@ -212,12 +212,12 @@ public sealed class BuildkitePacerTests : IAsyncDisposable
         var other = first == a ? b : a;
 
         // Too early: the window had not reset. Nothing else goes before the latest possible reset.
-        probe.Observe(Headers(organization: (20, 0, 1), user: (100_000, 98_999, 60)).AsRefusal("""{"scope":"rest","reset":1}"""));
-        probe.Dispose();
+        await probe.ObserveAsync(Headers(organization: (20, 0, 1), user: (100_000, 98_999, 60)).AsRefusal("""{"scope":"rest","reset":1}"""));
+        await probe.DisposeAsync();
         _time.Advance(TimeSpan.FromSeconds(0.3));
         Assert.False(other.IsCompleted);
         _time.Advance(TimeSpan.FromSeconds(0.2));
-        using var lease = await other.WaitAsync(Patience);
+        await using var lease = await other.WaitAsync(Patience);
     }
 
     [Fact]
@@ -226,8 +226,8 @@ public sealed class BuildkitePacerTests : IAsyncDisposable
         await using var capped = new BuildkitePacer(_budgets, "me", organizationCap: null, userCap: 2, _time);
         for (var i = 0; i < 2; i++)
         {
-            using var lease = await capped.AcquireAsync(Acme, CancellationToken.None);
-            lease.Observe(Headers(organization: (100_000, 99_000, 60), user: (100_000, 99_000, 60)));
+            await using var lease = await capped.AcquireAsync(Acme, CancellationToken.None);
+            await lease.ObserveAsync(Headers(organization: (100_000, 99_000, 60), user: (100_000, 99_000, 60)));
         }
 
         using var stop = new CancellationTokenSource();
@@ -246,8 +246,8 @@ public sealed class BuildkitePacerTests : IAsyncDisposable
 
         for (var i = 0; i < 5; i++)
         {
-            using var lease = await off.AcquireAsync(Acme, CancellationToken.None);
-            lease.Observe(Headers(organization: (20, 0, 60), user: (5, 0, 60)));
+            await using var lease = await off.AcquireAsync(Acme, CancellationToken.None);
+            await lease.ObserveAsync(Headers(organization: (20, 0, 60), user: (5, 0, 60)));
         }
 
         Assert.False(off.Enabled);
@@ -263,8 +263,8 @@ public sealed class BuildkitePacerTests : IAsyncDisposable
     /// <summary>One request that goes at once and is answered with <paramref name="headers"/>.</summary>
     private async Task AnswerAsync(string url, RateLimitHeaders headers)
     {
-        using var lease = await _pacer.AcquireAsync(url, CancellationToken.None).AsTask().WaitAsync(Patience);
-        lease.Observe(headers);
+        await using var lease = await _pacer.AcquireAsync(url, CancellationToken.None).AsTask().WaitAsync(Patience);
+        await lease.ObserveAsync(headers);
     }
 
     private static RateLimitHeaders Headers((int Limit, int Remaining, int Reset) organization, (int Limit, int Remaining, int Reset) user) => new(
