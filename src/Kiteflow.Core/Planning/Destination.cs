@@ -26,6 +26,7 @@ public sealed class Destination
         Script = script;
         Endpoint = endpoint;
         Warnings = warnings;
+        Capture = MacroCapture.Compile(url.Macros.Concat(headers.Macros));
     }
 
     /// <summary>The settings this destination was compiled from.</summary>
@@ -54,6 +55,9 @@ public sealed class Destination
     internal HeaderTemplates Headers { get; }
 
     internal BodyShaper Shaper { get; }
+
+    /// <summary>The attribute paths the URL and headers read, captured while a record is shaped.</summary>
+    internal MacroCapture Capture { get; }
 
     /// <summary>The compiled <c>bodyTemplate</c>: each body is it filled from the record; null when the record is the body.</summary>
     internal BodyTemplate? BodyTemplate { get; }
