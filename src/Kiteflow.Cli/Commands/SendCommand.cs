@@ -29,9 +29,10 @@ internal static class SendCommand
         var responses = new Option<string?>("--responses") { Description = "Append one JSON line per API call (request, response, records, attempt) to this file." };
         var rejected = new Option<string?>("--rejected") { Description = "Write one JSON line per record not delivered (the record and the error with its stage) to this file." };
         var summary = new Option<string?>("--summary-json") { Description = "Write the run's summary as JSON to this file." };
+        var threads = CommonOptions.Threads();
         var command = new Command("send", "Send every record of an input through a destination to Buildkite, at Buildkite's pace, resuming where an earlier run of the same command stopped.")
         {
-            destination, input, format, apiBase, credential, tokenEnv, ledger, responses, rejected, summary,
+            destination, input, format, apiBase, credential, tokenEnv, ledger, responses, rejected, summary, threads,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -45,7 +46,8 @@ internal static class SendCommand
                 parseResult.GetValue(ledger),
                 parseResult.GetValue(responses),
                 parseResult.GetValue(rejected),
-                parseResult.GetValue(summary));
+                parseResult.GetValue(summary),
+                parseResult.GetValue(threads));
             if (SendArguments.Check(request, parseResult.InvocationConfiguration.Error) is { } failure)
             {
                 return failure;
@@ -65,7 +67,7 @@ internal static class SendCommand
         }
 
         var runKey = DestinationLoader.RunKey(request.Destination, request.Input);
-        var options = new PlannerOptions { ApiBase = credential.ApiBase, DeliveryIdPrefix = runKey, KeepRecordText = true };
+        var options = new PlannerOptions { ApiBase = credential.ApiBase, DeliveryIdPrefix = runKey, KeepRecordText = true, Parallelism = request.Threads };
         var destination = DestinationLoader.Load(request.Destination, options, error);
         if (destination is null)
         {
@@ -235,4 +237,4 @@ internal static class SendCommand
 }
 
 /// <summary>The arguments of one <c>kiteflow send</c>.</summary>
-internal sealed record SendRequest(FileInfo Destination, string Input, string? Format, Uri? ApiBase, string? Credential, string? TokenEnv, string? Ledger, string? Responses, string? Rejected, string? SummaryJson);
+internal sealed record SendRequest(FileInfo Destination, string Input, string? Format, Uri? ApiBase, string? Credential, string? TokenEnv, string? Ledger, string? Responses, string? Rejected, string? SummaryJson, int? Threads = null);

@@ -38,6 +38,12 @@ public sealed class Destination
     /// <summary>The Buildkite endpoint recognised from the method and URL, or null when none is.</summary>
     public EndpointDefinition? Endpoint { get; }
 
+    /// <summary>
+    /// How many threads plan records: <see cref="PlannerOptions.Parallelism"/> when given, else the settings'
+    /// <c>delivery.planningThreads</c>, else one per processor.
+    /// </summary>
+    public int PlanningThreads => Math.Max(1, Options.Parallelism ?? Settings.Delivery.PlanningThreads ?? Environment.ProcessorCount);
+
     /// <summary>The token scope the endpoint needs, when it is known.</summary>
     public string? Scope => Endpoint?.Scope;
 

@@ -200,7 +200,7 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
     /// </summary>
     private IEnumerable<Chunk> PreparedChunks()
     {
-        var parallelism = Math.Max(1, _destination.Options.Parallelism);
+        var parallelism = _destination.PlanningThreads;
         _reader.DeferParsing();
         var clock = new TemplateClock(_destination.Options.TimeProvider, _destination.Settings.DateFormat, _destination.Settings.DateUnit);
         var pending = new Queue<(Chunk Chunk, Task? Work)>();

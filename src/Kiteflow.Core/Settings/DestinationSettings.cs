@@ -114,4 +114,10 @@ public sealed class DeliverySettings
 
     /// <summary>The token user's limit in requests per minute. Default 50, Buildkite's.</summary>
     public int UserRequestsPerMinute { get; set; } = 50;
+
+    /// <summary>
+    /// How many threads read, template, check and shape records ahead of sending, 1–64. Null (the default): one
+    /// per processor. <see cref="Planning.PlannerOptions.Parallelism"/> (the CLI's <c>--threads</c>) overrides it.
+    /// </summary>
+    public int? PlanningThreads { get; set; }
 }
