@@ -312,20 +312,39 @@ internal sealed class BodyShaper
         private int WriteDeliveryId(string deliveryId)
         {
             Begin();
-            output.Write("\"kiteflow_delivery_id\":\""u8);
-            var at = output.WrittenCount - _start;
-            var span = output.GetSpan(deliveryId.Length);
-            for (var i = 0; i < deliveryId.Length; i++)
+            output.Write("\"kiteflow_delivery_id\":"u8);
+            _comma = true;
+            if (!IsPlain(deliveryId))
             {
-                span[i] = deliveryId[i] is var c && c is >= ' ' and <= '~' and not '"' and not '\\'
-                    ? (byte)c
-                    : throw new ArgumentException($"A delivery id is printable ASCII without quotes or backslashes: '{deliveryId}'.", nameof(deliveryId));
+                // Ids are made of a run key and a position; anything else is escaped like any string.
+                (t_escaper ??= new Escaper()).Write(output, deliveryId);
+                return output.WrittenCount - _start - 1 - deliveryId.Length;
             }
 
-            output.Advance(deliveryId.Length);
             output.Write("\""u8);
-            _comma = true;
+            var at = output.WrittenCount - _start;
+            var span = output.GetSpan(deliveryId.Length + 1);
+            for (var i = 0; i < deliveryId.Length; i++)
+            {
+                span[i] = (byte)deliveryId[i];
+            }
+
+            span[deliveryId.Length] = (byte)'"';
+            output.Advance(deliveryId.Length + 1);
             return at;
+        }
+
+        private static bool IsPlain(string text)
+        {
+            foreach (var c in text)
+            {
+                if (c is < ' ' or > '~' or '"' or '\\')
+                {
+                    return false;
+                }
+            }
+
+            return true;
         }
 
         private void Begin()
@@ -357,6 +376,15 @@ internal sealed class BodyShaper
             _buffer.ResetWrittenCount();
             _writer.Reset(_buffer);
             _writer.WriteStringValue(_unescaped.AsSpan(0, length));
+            _writer.Flush();
+            output.Write(_buffer.WrittenSpan);
+        }
+
+        public void Write(ArrayBufferWriter<byte> output, string value)
+        {
+            _buffer.ResetWrittenCount();
+            _writer.Reset(_buffer);
+            _writer.WriteStringValue(value);
             _writer.Flush();
             output.Write(_buffer.WrittenSpan);
         }

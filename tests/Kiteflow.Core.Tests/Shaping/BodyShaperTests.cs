@@ -113,6 +113,33 @@ public sealed class BodyShaperTests
         Assert.Equal(withId, empty.Insert(idAt, "run-42"));
     }
 
+    [Fact]
+    public void TryWrite_DeliveryIdWithCharactersToEscape_IsEscapedLikeAnyString()
+    {
+        Assert.Equal("{\"b\":1,\"meta_data\":{\"kiteflow_delivery_id\":\"a\\\"b-é\"}}", Shape("""{"b":1}""", [], inject: true, id: "a\"b-é"));
+    }
+
+    [Fact]
+    public void TryWrite_LoneSurrogateEscape_AsWritingTheParsedRecord()
+    {
+        const string Record = """{"a":"\ud800"}""";
+
+        Assert.Equal(Outcome(() => Rewritten(Record)), Outcome(() => Shape(Record, [], inject: false)));
+    }
+
+    /// <summary>What writing gives: the text, or the type of the exception.</summary>
+    private static string Outcome(Func<string> write)
+    {
+        try
+        {
+            return write();
+        }
+        catch (Exception e)
+        {
+            return e.GetType().FullName!;
+        }
+    }
+
     [Theory]
     [InlineData("[1,2]")]
     [InlineData("\"text\"")]
