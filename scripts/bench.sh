@@ -23,5 +23,6 @@ which=("$@")
 [ ${#which[@]} -gt 0 ] || which=(planner preview pacing delivery delivery-memory ingest)
 for b in "${which[@]}"; do
   echo "=== $b"
-  if [ "$b" = planner ]; then dotnet "$bench" planner --filter '*'; else dotnet "$bench" "$b"; fi
+  # BenchmarkDotNet builds its own project, which can take over its default 2 minutes on a busy shared machine.
+  if [ "$b" = planner ]; then dotnet "$bench" planner --filter '*' --buildTimeout 900; else dotnet "$bench" "$b"; fi
 done

@@ -148,6 +148,20 @@ public sealed class PreviewCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task PreviewJson_Threads_SamePreviewOnOneThreadAsOnSeveral()
+    {
+        string[] args = ["preview", "-d", CliRunner.Example("trigger-builds/destination.json"), "-i", CliRunner.Example("trigger-builds/builds.jsonl"), "--all", "--json"];
+
+        var one = await CliRunner.RunAsync([.. args, "--threads", "1"]);
+        var three = await CliRunner.RunAsync([.. args, "--threads", "3"]);
+
+        Assert.True(one.ExitCode == 0, one.Error);
+        Assert.Equal(one.Output, three.Output);
+        using var document = JsonDocument.Parse(one.Output);
+        Assert.Equal(24, document.RootElement.GetProperty("requests").GetArrayLength());
+    }
+
+    [Fact]
     public async Task Preview_MissingInput_ExitsOneWithTheReason()
     {
         var (exitCode, _, error) = await CliRunner.RunAsync("preview", "-d", CliRunner.Example("trigger-builds/destination.json"), "-i", Path.Combine(_directory, "nope.jsonl"));

@@ -57,6 +57,13 @@ internal static class CommonOptions
         },
     };
 
+    /// <summary>--threads: how many threads plan records, overriding the destination's <c>delivery.planningThreads</c>.</summary>
+    public static Option<int?> Threads() => OptionalWholeNumber(
+        "--threads",
+        "How many threads read, template, check and shape records, 1–64 (default: the destination's delivery.planningThreads, else one per processor).",
+        minimum: 1,
+        maximum: 64);
+
     /// <summary>
     /// An option taking a whole number from <paramref name="minimum"/> to <paramref name="maximum"/>. Its own parser
     /// says "a whole number" where System.CommandLine would say "expected type 'System.Int32'".

@@ -23,21 +23,22 @@ internal static class PreviewCommand
         var limit = CommonOptions.WholeNumber("--limit", "How many requests to show (default 5).", defaultValue: 5, minimum: 1, maximum: int.MaxValue, "-n");
         var all = new Option<bool>("--all") { Description = "Plan the whole input (every request, every rejection)." };
         var json = new Option<bool>("--json") { Description = "Write the preview as one JSON document." };
+        var threads = CommonOptions.Threads();
         var command = new Command("preview", "Show the requests a destination would send for an input, and the records it would reject. Sends nothing.")
         {
-            destination, input, format, apiBase, limit, all, json,
+            destination, input, format, apiBase, limit, all, json, threads,
         };
         command.SetAction(parseResult =>
         {
             var output = parseResult.InvocationConfiguration.Output;
             var error = parseResult.InvocationConfiguration.Error;
             var max = parseResult.GetValue(all) ? long.MaxValue : parseResult.GetValue(limit);
-            return Run(parseResult.GetRequiredValue(destination), parseResult.GetRequiredValue(input), parseResult.GetValue(format), parseResult.GetValue(apiBase), max, parseResult.GetValue(json), output, error);
+            return Run(parseResult.GetRequiredValue(destination), parseResult.GetRequiredValue(input), parseResult.GetValue(format), parseResult.GetValue(apiBase), max, parseResult.GetValue(json), output, error, parseResult.GetValue(threads));
         });
         return command;
     }
 
-    public static int Run(FileInfo destinationFile, string inputPath, string? format, Uri? apiBase, long limit, bool asJson, TextWriter output, TextWriter error)
+    public static int Run(FileInfo destinationFile, string inputPath, string? format, Uri? apiBase, long limit, bool asJson, TextWriter output, TextWriter error, int? threads = null)
     {
         var input = CommonOptions.InputProblem(inputPath, format);
         if (input is { ExitCode: ExitCodes.InvalidSettings, Message: var usage })
@@ -54,7 +55,7 @@ internal static class PreviewCommand
             return ExitCodes.Error;
         }
 
-        var options = new PlannerOptions { ApiBase = apiBase, DeliveryIdPrefix = DestinationLoader.RunKey(destinationFile, inputPath) };
+        var options = new PlannerOptions { ApiBase = apiBase, DeliveryIdPrefix = DestinationLoader.RunKey(destinationFile, inputPath), Parallelism = threads };
         var destination = DestinationLoader.Load(destinationFile, options, error);
         if (destination is null)
         {

@@ -32,9 +32,10 @@ internal static class SendCommand
         var summary = new Option<string?>("--summary-json") { Description = "Write the run's summary as JSON to this file (on every exit: done, stopped or failed)." };
         var restart = new Option<bool>("--restart") { Description = "Start this command over on purpose: send again every record an earlier run did not deliver (rejected, possibly delivered). Delivered records stay delivered unless --resend-delivered." };
         var resendDelivered = new Option<bool>("--resend-delivered") { Description = "With --restart: send every record again, those an earlier run delivered included (a create-build triggers their builds a second time)." };
+        var threads = CommonOptions.Threads();
         var command = new Command("send", "Send every record of an input through a destination to Buildkite, at Buildkite's pace, resuming where an earlier run of the same command stopped.")
         {
-            destination, input, format, apiBase, credential, tokenEnv, ledger, responses, rejected, summary, restart, resendDelivered,
+            destination, input, format, apiBase, credential, tokenEnv, ledger, responses, rejected, summary, restart, resendDelivered, threads,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -56,7 +57,8 @@ internal static class SendCommand
                 parseResult.GetValue(responses),
                 parseResult.GetValue(rejected),
                 parseResult.GetValue(summary),
-                parseResult.GetValue(restart) ? parseResult.GetValue(resendDelivered) ? DeliveryRestart.Everything : DeliveryRestart.NotDelivered : DeliveryRestart.None);
+                parseResult.GetValue(restart) ? parseResult.GetValue(resendDelivered) ? DeliveryRestart.Everything : DeliveryRestart.NotDelivered : DeliveryRestart.None,
+                parseResult.GetValue(threads));
             if (SendArguments.Check(request, error) is { } failure)
             {
                 return failure;
@@ -148,7 +150,7 @@ internal static class SendCommand
         }
 
         var runKey = DestinationLoader.RunKey(request.Destination, request.Input);
-        var options = new PlannerOptions { ApiBase = credential.ApiBase, DeliveryIdPrefix = runKey, KeepRecordText = true };
+        var options = new PlannerOptions { ApiBase = credential.ApiBase, DeliveryIdPrefix = runKey, KeepRecordText = true, Parallelism = request.Threads };
         var destination = DestinationLoader.Load(request.Destination, options, error);
         if (destination is null)
         {
@@ -393,4 +395,4 @@ internal static class SendCommand
 }
 
 /// <summary>The arguments of one <c>kiteflow send</c>.</summary>
-internal sealed record SendRequest(FileInfo Destination, string Input, string? Format, Uri? ApiBase, string? Credential, string? TokenEnv, string? Ledger, string? Responses, string? Rejected, string? SummaryJson, DeliveryRestart Restart = DeliveryRestart.None);
+internal sealed record SendRequest(FileInfo Destination, string Input, string? Format, Uri? ApiBase, string? Credential, string? TokenEnv, string? Ledger, string? Responses, string? Rejected, string? SummaryJson, DeliveryRestart Restart = DeliveryRestart.None, int? Threads = null);

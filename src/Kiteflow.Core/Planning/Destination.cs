@@ -26,6 +26,7 @@ public sealed class Destination
         Script = script;
         Endpoint = endpoint;
         Warnings = warnings;
+        Capture = MacroCapture.Compile(url.Macros.Concat(headers.Macros));
     }
 
     /// <summary>The settings this destination was compiled from.</summary>
@@ -36,6 +37,12 @@ public sealed class Destination
 
     /// <summary>The Buildkite endpoint recognised from the method and URL, or null when none is.</summary>
     public EndpointDefinition? Endpoint { get; }
+
+    /// <summary>
+    /// How many threads plan records: <see cref="PlannerOptions.Parallelism"/> when given, else the settings'
+    /// <c>delivery.planningThreads</c>, else one per processor.
+    /// </summary>
+    public int PlanningThreads => Math.Max(1, Options.Parallelism ?? Settings.Delivery.PlanningThreads ?? Environment.ProcessorCount);
 
     /// <summary>The token scope the endpoint needs, when it is known.</summary>
     public string? Scope => Endpoint?.Scope;
@@ -54,6 +61,9 @@ public sealed class Destination
     internal HeaderTemplates Headers { get; }
 
     internal BodyShaper Shaper { get; }
+
+    /// <summary>The attribute paths the URL and headers read, captured while a record is shaped.</summary>
+    internal MacroCapture Capture { get; }
 
     /// <summary>The compiled <c>bodyTemplate</c>: each body is it filled from the record; null when the record is the body.</summary>
     internal BodyTemplate? BodyTemplate { get; }

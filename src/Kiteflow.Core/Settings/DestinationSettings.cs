@@ -120,4 +120,10 @@ public sealed class DeliverySettings
     /// the server's <c>RateLimit-User-*</c> headers allow more. Default none: pacing follows the server.
     /// </summary>
     public int? UserRequestsPerMinute { get; set; }
+
+    /// <summary>
+    /// How many threads read, template, check and shape records ahead of sending, 1–64. Null (the default): one
+    /// per processor. <see cref="Planning.PlannerOptions.Parallelism"/> (the CLI's <c>--threads</c>) overrides it.
+    /// </summary>
+    public int? PlanningThreads { get; set; }
 }

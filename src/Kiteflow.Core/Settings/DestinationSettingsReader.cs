@@ -13,7 +13,7 @@ public static class DestinationSettingsReader
     private static readonly string[] TopKeys = ["name", "method", "contentFormat", "url", "headers", "excludeAttributes", "bodyTemplate", "dateFormat", "dateUnit", "batching", "responseWebhook", "delivery"];
     private static readonly string[] BatchingKeys = ["enabled", "batchSize", "maxBatchBytes", "algorithm", "propertyName", "otherProps", "code"];
     private static readonly string[] WebhookKeys = ["enabled", "forwardUrl"];
-    private static readonly string[] DeliveryKeys = ["concurrency", "maxAttempts", "timeoutSeconds", "retryAmbiguousPosts", "pacing", "organizationRequestsPerMinute", "userRequestsPerMinute"];
+    private static readonly string[] DeliveryKeys = ["concurrency", "maxAttempts", "timeoutSeconds", "retryAmbiguousPosts", "pacing", "organizationRequestsPerMinute", "userRequestsPerMinute", "planningThreads"];
 
     /// <summary>Reads the destination file at <paramref name="path"/>; its file name is the default <see cref="DestinationSettings.Name"/>.</summary>
     public static (DestinationSettings Settings, IReadOnlyList<SettingsProblem> Problems) ReadFile(string path)
@@ -148,6 +148,7 @@ public static class DestinationSettingsReader
         delivery.Pacing = reader.Bool("pacing") ?? delivery.Pacing;
         delivery.OrganizationRequestsPerMinute = (int?)reader.Integer("organizationRequestsPerMinute", 1, 100_000) ?? delivery.OrganizationRequestsPerMinute;
         delivery.UserRequestsPerMinute = (int?)reader.Integer("userRequestsPerMinute", 1, 100_000) ?? delivery.UserRequestsPerMinute;
+        delivery.PlanningThreads = (int?)reader.Integer("planningThreads", 1, 64) ?? delivery.PlanningThreads;
     }
 
     private static void CheckDateFormat(string format, List<SettingsProblem> problems)

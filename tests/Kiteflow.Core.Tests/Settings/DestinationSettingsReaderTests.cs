@@ -18,7 +18,33 @@ public sealed class DestinationSettingsReaderTests
         Assert.Equal(5 * 1024 * 1024, settings.Batching.MaxBatchBytes);
         Assert.Equal(4, settings.Delivery.Concurrency);
         Assert.True(settings.Delivery.Pacing);
+        Assert.Null(settings.Delivery.PlanningThreads);
         Assert.Equal("yyyy-MM-dd", settings.DateFormat);
+    }
+
+    [Theory]
+    [InlineData("1", 1)]
+    [InlineData("64", 64)]
+    public void Read_PlanningThreads(string value, int expected)
+    {
+        var (settings, problems) = DestinationSettingsReader.Read($$$"""{"url":"https://api.buildkite.com/v2/x","delivery":{"planningThreads":{{{value}}}}}""");
+
+        Assert.Empty(problems);
+        Assert.Equal(expected, settings.Delivery.PlanningThreads);
+    }
+
+    [Theory]
+    [InlineData("0", "0 is out of range; use a whole number from 1 to 64")]
+    [InlineData("65", "65 is out of range; use a whole number from 1 to 64")]
+    [InlineData("2.5", "a whole number")]
+    [InlineData("\"4\"", "a whole number")]
+    public void Read_PlanningThreadsOutOfRangeOrNotANumber_IsAProblemUnderItsKey(string value, string message)
+    {
+        var (_, problems) = DestinationSettingsReader.Read($$$"""{"url":"https://api.buildkite.com/v2/x","delivery":{"planningThreads":{{{value}}}}}""");
+
+        var problem = Assert.Single(problems);
+        Assert.Equal("delivery.planningThreads", problem.Key);
+        Assert.Contains(message, problem.Message);
     }
 
     [Fact]
