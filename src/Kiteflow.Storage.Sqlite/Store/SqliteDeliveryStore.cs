@@ -7,7 +7,7 @@ namespace Kiteflow.Storage.Sqlite;
 /// <summary>Each destination's ledger, progress, runs and records not delivered, in the server's SQLite store.</summary>
 internal sealed class SqliteDeliveryStore(SqliteDatabase database) : IDeliveryStore
 {
-    private const string ProgressColumns = "destination_id, cursor, claim_from, claim_to, retry_generation, last_retry_generation, delivered, rejected, possibly_delivered, requests, retries, rate_limit_waits, last_error, last_error_at, run_id, updated_at";
+    private const string ProgressColumns = "destination_id, cursor, claim_from, claim_to, claim_settings, retry_generation, last_retry_generation, delivered, rejected, possibly_delivered, requests, retries, rate_limit_waits, last_error, last_error_at, run_id, updated_at";
     private const string RunColumns = "id, destination_id, started_at, reason, ended_at, end_reason, delivered, rejected, possibly_delivered, requests, retries, rate_limit_waits, last_error";
     private const string RejectedColumns = "record_offset, stage, message, status, response, possibly_delivered, retryable, at, retry_generation";
 
@@ -56,7 +56,7 @@ internal sealed class SqliteDeliveryStore(SqliteDatabase database) : IDeliverySt
             return true;
         }, cancellationToken);
 
-    public Task<DestinationProgress> ClaimAsync(long destinationId, long from, long to, DateTimeOffset at, CancellationToken cancellationToken)
+    public Task<DestinationProgress> ClaimAsync(long destinationId, long from, long to, string settingsJson, DateTimeOffset at, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(to, from);
         return database.WriteAsync((connection, transaction) =>
@@ -67,7 +67,7 @@ internal sealed class SqliteDeliveryStore(SqliteDatabase database) : IDeliverySt
                 throw new StoreConflictException(StoreConflict.VersionMismatch, $"destination {destinationId} cannot claim [{from}, {to}): its cursor is {progress.Cursor} and its claim [{progress.ClaimFrom}, {progress.ClaimTo}).");
             }
 
-            Exec(connection, transaction, "UPDATE destination_progress SET claim_from = $from, claim_to = $to, updated_at = $at WHERE destination_id = $id", ("$from", from), ("$to", to), ("$at", StoreTime.Text(at)), ("$id", destinationId));
+            Exec(connection, transaction, "UPDATE destination_progress SET claim_from = $from, claim_to = $to, claim_settings = $settings, updated_at = $at WHERE destination_id = $id", ("$from", from), ("$to", to), ("$settings", settingsJson), ("$at", StoreTime.Text(at)), ("$id", destinationId));
             return Load(connection, transaction, destinationId)!;
         }, cancellationToken);
     }
@@ -90,6 +90,7 @@ internal sealed class SqliteDeliveryStore(SqliteDatabase database) : IDeliverySt
                     cursor = CASE WHEN $to IS NULL THEN cursor ELSE $to END,
                     claim_from = CASE WHEN $to IS NULL THEN claim_from ELSE NULL END,
                     claim_to = CASE WHEN $to IS NULL THEN claim_to ELSE NULL END,
+                    claim_settings = CASE WHEN $to IS NULL THEN claim_settings ELSE NULL END,
                     updated_at = $at
                 WHERE destination_id = $id
                 """,
@@ -193,6 +194,12 @@ internal sealed class SqliteDeliveryStore(SqliteDatabase database) : IDeliverySt
             return marked;
         }, cancellationToken);
 
+    public async Task<(long Rejected, long PossiblyDelivered)> CountRejectedAsync(long destinationId, CancellationToken cancellationToken)
+    {
+        var rows = await SqliteReads.ListAsync(database, "SELECT COALESCE(SUM(1 - possibly_delivered), 0), COALESCE(SUM(possibly_delivered), 0) FROM rejected_records WHERE destination_id = $id", r => (r.GetInt64(0), r.GetInt64(1)), cancellationToken, ("$id", destinationId)).ConfigureAwait(false);
+        return rows[0];
+    }
+
     public async Task<IReadOnlyList<long>> RetryingAsync(long destinationId, int generation, CancellationToken cancellationToken) =>
         await SqliteReads.ListAsync(database, "SELECT record_offset FROM rejected_records WHERE destination_id = $id AND retry_generation = $generation ORDER BY record_offset", r => r.GetInt64(0), cancellationToken, ("$id", destinationId), ("$generation", generation)).ConfigureAwait(false);
 
@@ -228,13 +235,14 @@ internal sealed class SqliteDeliveryStore(SqliteDatabase database) : IDeliverySt
         Cursor = r.GetInt64(1),
         ClaimFrom = r.IsDBNull(2) ? null : r.GetInt64(2),
         ClaimTo = r.IsDBNull(3) ? null : r.GetInt64(3),
-        RetryGeneration = r.GetInt32(4),
-        LastRetryGeneration = r.GetInt32(5),
-        Totals = new DeliveryCounts(r.GetInt64(6), r.GetInt64(7), r.GetInt64(8), r.GetInt64(9), r.GetInt64(10), r.GetInt64(11)),
-        LastError = NullableString(r, 12),
-        LastErrorAt = NullableTime(r, 13),
-        RunId = r.IsDBNull(14) ? null : r.GetInt64(14),
-        UpdatedAt = NullableTime(r, 15),
+        ClaimSettings = NullableString(r, 4),
+        RetryGeneration = r.GetInt32(5),
+        LastRetryGeneration = r.GetInt32(6),
+        Totals = new DeliveryCounts(r.GetInt64(7), r.GetInt64(8), r.GetInt64(9), r.GetInt64(10), r.GetInt64(11), r.GetInt64(12)),
+        LastError = NullableString(r, 13),
+        LastErrorAt = NullableTime(r, 14),
+        RunId = r.IsDBNull(15) ? null : r.GetInt64(15),
+        UpdatedAt = NullableTime(r, 16),
     };
 
     private static DeliveryRunRow ReadRun(SqliteDataReader r) => new(

@@ -130,6 +130,7 @@ internal static class SqliteMigrations
                 cursor INTEGER NOT NULL DEFAULT 0,
                 claim_from INTEGER,
                 claim_to INTEGER,
+                claim_settings TEXT,
                 retry_generation INTEGER NOT NULL DEFAULT 0,
                 last_retry_generation INTEGER NOT NULL DEFAULT 0,
                 delivered INTEGER NOT NULL DEFAULT 0,

@@ -15,6 +15,9 @@ public sealed record DestinationProgress
     /// <summary>The end (exclusive) of the claimed stretch.</summary>
     public long? ClaimTo { get; init; }
 
+    /// <summary>The settings the claimed stretch is delivered with (the text of a destination file).</summary>
+    public string? ClaimSettings { get; init; }
+
     /// <summary>The retry generation being sent, or 0 when no retry is under way.</summary>
     public int RetryGeneration { get; init; }
 

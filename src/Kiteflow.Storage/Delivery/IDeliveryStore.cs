@@ -34,9 +34,16 @@ public interface IDeliveryStore
     /// <summary>Ends the destination's open run, if any.</summary>
     Task EndRunAsync(long destinationId, string reason, DateTimeOffset at, CancellationToken cancellationToken);
 
-    /// <summary>Durably claims the records [<paramref name="from"/>, <paramref name="to"/>) for delivery.</summary>
+    /// <summary>
+    /// Durably claims the records [<paramref name="from"/>, <paramref name="to"/>) for delivery with the settings
+    /// <paramref name="settingsJson"/>: a stretch is finished with the settings it was claimed with, even when the
+    /// destination's settings change while it is paused, so its batches are planned the same way every time.
+    /// </summary>
     /// <exception cref="StoreConflictException"><see cref="StoreConflict.VersionMismatch"/>: another stretch is claimed and unfinished, or <paramref name="from"/> is not the cursor.</exception>
-    Task<DestinationProgress> ClaimAsync(long destinationId, long from, long to, DateTimeOffset at, CancellationToken cancellationToken);
+    Task<DestinationProgress> ClaimAsync(long destinationId, long from, long to, string settingsJson, DateTimeOffset at, CancellationToken cancellationToken);
+
+    /// <summary>How many of the destination's records are not delivered now: rejected, and possibly delivered.</summary>
+    Task<(long Rejected, long PossiblyDelivered)> CountRejectedAsync(long destinationId, CancellationToken cancellationToken);
 
     /// <summary>
     /// Adds what a delivery did to the destination's totals and its open run, and — when

@@ -68,18 +68,18 @@ public abstract class DeliveryStoreContractTests : IAsyncLifetime
         Assert.Equal((0L, (long?)null), (fresh.Cursor, fresh.ClaimFrom));
 
         await Delivery.StartRunAsync(7, cursor: 5, "activate", At, CancellationToken.None);
-        var claimed = await Delivery.ClaimAsync(7, 5, 9, At, CancellationToken.None);
-        Assert.Equal((5L, (long?)5, (long?)9), (claimed.Cursor, claimed.ClaimFrom, claimed.ClaimTo));
+        var claimed = await Delivery.ClaimAsync(7, 5, 9, "{\"url\":\"v1\"}", At, CancellationToken.None);
+        Assert.Equal((5L, (long?)5, (long?)9, "{\"url\":\"v1\"}"), (claimed.Cursor, claimed.ClaimFrom, claimed.ClaimTo, claimed.ClaimSettings));
 
         // Another claim while one is open is refused: a destination delivers one stretch at a time.
-        await Assert.ThrowsAsync<StoreConflictException>(() => Delivery.ClaimAsync(7, 9, 12, At, CancellationToken.None));
+        await Assert.ThrowsAsync<StoreConflictException>(() => Delivery.ClaimAsync(7, 9, 12, "{}", At, CancellationToken.None));
 
         // A pause part-way adds what was done but keeps the claim: the same stretch is resumed.
         var paused = await Delivery.FinishAsync(7, new DeliveryCounts(2, 0, 0, 2, 0, 0), finishedTo: null, At, CancellationToken.None);
         Assert.Equal((5L, (long?)5, 2L), (paused.Cursor, paused.ClaimFrom, paused.Totals.Delivered));
 
         var done = await Delivery.FinishAsync(7, new DeliveryCounts(1, 1, 0, 3, 1, 1, "422 Validation Failed"), finishedTo: 9, At, CancellationToken.None);
-        Assert.Equal((9L, (long?)null), (done.Cursor, done.ClaimFrom));
+        Assert.Equal((9L, (long?)null, (string?)null), (done.Cursor, done.ClaimFrom, done.ClaimSettings));
         Assert.Equal(new DeliveryCounts(3, 1, 0, 5, 1, 1), done.Totals);
         Assert.Equal("422 Validation Failed", done.LastError);
 
@@ -91,7 +91,7 @@ public abstract class DeliveryStoreContractTests : IAsyncLifetime
     public async Task StartRun_SetsTheStartingPointOnlyOnce()
     {
         await Delivery.StartRunAsync(3, cursor: 100, "activate", At, CancellationToken.None);
-        await Delivery.ClaimAsync(3, 100, 110, At, CancellationToken.None);
+        await Delivery.ClaimAsync(3, 100, 110, "{}", At, CancellationToken.None);
         await Delivery.FinishAsync(3, new DeliveryCounts(10, 0, 0, 10, 0, 0), 110, At, CancellationToken.None);
         await Delivery.EndRunAsync(3, "pause", At, CancellationToken.None);
 
@@ -116,6 +116,7 @@ public abstract class DeliveryStoreContractTests : IAsyncLifetime
         Assert.Equal([3L], (await Delivery.ListRejectedAsync(4, page.Next!.Value, 2, CancellationToken.None)).Items.Select(r => r.Offset));
 
         // Possibly delivered records are retried only when asked for.
+        Assert.Equal((2L, 1L), await Delivery.CountRejectedAsync(4, CancellationToken.None));
         var marked = await Delivery.BeginRetryAsync(4, offsets: null, includePossiblyDelivered: false, At, CancellationToken.None);
         Assert.Equal([1L, 2L], marked);
         var progress = await Delivery.GetProgressAsync(4, CancellationToken.None);
