@@ -69,7 +69,7 @@ internal static class PrivateFiles
 
         options.UnixCreateMode = FileMode;
         var stream = new FileStream(path, options);
-        if (stream.CanSeek)
+        if (stream.CanSeek && !IsSystemFile(path))
         {
             Narrow(stream);
         }
@@ -88,7 +88,7 @@ internal static class PrivateFiles
     /// <summary>Narrows an existing regular file as <see cref="Open"/> does; nothing when it does not exist.</summary>
     public static void NarrowIfExists(string path)
     {
-        if (OperatingSystem.IsWindows() || !File.Exists(path))
+        if (OperatingSystem.IsWindows() || !File.Exists(path) || IsSystemFile(path))
         {
             return;
         }
@@ -105,6 +105,22 @@ internal static class PrivateFiles
         {
             // Gone meanwhile: whoever creates it again creates it 0600.
         }
+    }
+
+    /// <summary>
+    /// Whether <paramref name="path"/> is a device or a kernel file (<c>/dev/null</c>, <c>/proc/…</c>): never narrowed.
+    /// .NET does not tell a character device from a regular file (<c>/dev/null</c> seeks and reads as "Normal"), and
+    /// narrowing <c>/dev/null</c> as root breaks every other user's processes, so the folders that hold them are named.
+    /// </summary>
+    private static bool IsSystemFile(string path)
+    {
+        var full = Path.GetFullPath(path);
+        if (new FileInfo(full).ResolveLinkTarget(returnFinalTarget: true) is { } target)
+        {
+            full = target.FullName;
+        }
+
+        return full.StartsWith("/dev/", StringComparison.Ordinal) || full.StartsWith("/proc/", StringComparison.Ordinal) || full.StartsWith("/sys/", StringComparison.Ordinal);
     }
 
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
