@@ -48,6 +48,9 @@ public sealed class DeliveryOptions
     /// <summary>Where records not delivered go besides <see cref="RejectedPath"/> (the server's rejected records).</summary>
     public Outputs.IRejectedSink? RejectedSink { get; init; }
 
+    /// <summary>Told of every API call the run makes (attempts and lookups), for metrics; null for none. Must be quick.</summary>
+    public Action<DeliveryCall>? OnCall { get; init; }
+
     /// <summary>
     /// The rate-limit budgets to spend from, shared with other runs (the server's budget grains); null for the run's own.
     /// </summary>

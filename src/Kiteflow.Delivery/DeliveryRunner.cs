@@ -198,7 +198,7 @@ public sealed class DeliveryRunner
         _pacer = pacer;
         var responseRecords = new ResponseRecords(responses, settings.Name, forwarder, _options.ResponseSinks);
         var sender = new RequestSender(client, _credential.RevealToken(), TimeSpan.FromSeconds(settings.Delivery.TimeoutSeconds), _options.TimeProvider, keepSuccessDetail: responseRecords.IsEnabled);
-        _deliverer = new BatchDeliverer(sender, pacer, _ledger, _claims, responseRecords, _options.RunKey, _destination, _options.TimeProvider);
+        _deliverer = new BatchDeliverer(sender, pacer, _ledger, _claims, responseRecords, _options.RunKey, _destination, _options.TimeProvider, _options.OnCall);
         var resuming = await _ledger.CountAsync(_options.RunKey, CancellationToken.None).ConfigureAwait(false) > 0;
 
         using var plan = _destination.Plan(reader);

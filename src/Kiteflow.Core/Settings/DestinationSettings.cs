@@ -62,6 +62,13 @@ public sealed class BatchingSettings
     /// <summary>The largest body a batch may make, in bytes. Default 5 MiB.</summary>
     public long MaxBatchBytes { get; set; } = 5 * 1024 * 1024;
 
+    /// <summary>
+    /// In streaming delivery (an active destination of the server), how long a batch that is not full waits for more
+    /// records after its first one arrived, in milliseconds, before it is sent as it is. 0–600,000; default 1,000.
+    /// A file ends, so <c>kiteflow send</c> never waits.
+    /// </summary>
+    public int LingerMs { get; set; } = 1000;
+
     /// <summary>How a batch becomes a body. Default <see cref="BatchAlgorithm.JsonArray"/>.</summary>
     public BatchAlgorithm Algorithm { get; set; } = BatchAlgorithm.JsonArray;
 

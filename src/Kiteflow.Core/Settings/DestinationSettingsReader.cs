@@ -11,7 +11,7 @@ namespace Kiteflow.Core.Settings;
 public static class DestinationSettingsReader
 {
     private static readonly string[] TopKeys = ["name", "method", "contentFormat", "url", "headers", "excludeAttributes", "bodyTemplate", "dateFormat", "dateUnit", "batching", "responseWebhook", "delivery"];
-    private static readonly string[] BatchingKeys = ["enabled", "batchSize", "maxBatchBytes", "algorithm", "propertyName", "otherProps", "code"];
+    private static readonly string[] BatchingKeys = ["enabled", "batchSize", "maxBatchBytes", "lingerMs", "algorithm", "propertyName", "otherProps", "code"];
     private static readonly string[] WebhookKeys = ["enabled", "forwardUrl"];
     private static readonly string[] DeliveryKeys = ["concurrency", "maxAttempts", "timeoutSeconds", "retryAmbiguousPosts", "pacing", "organizationRequestsPerMinute", "userRequestsPerMinute", "planningThreads"];
 
@@ -108,6 +108,7 @@ public static class DestinationSettingsReader
         batching.Enabled = reader.Bool("enabled") ?? false;
         batching.BatchSize = (int)(reader.Integer("batchSize", 1, BatchingSettings.MaxBatchSize) ?? batching.BatchSize);
         batching.MaxBatchBytes = reader.Integer("maxBatchBytes", 1024, 1024L * 1024 * 1024) ?? batching.MaxBatchBytes;
+        batching.LingerMs = (int)(reader.Integer("lingerMs", 0, 600_000) ?? batching.LingerMs);
         batching.Algorithm = reader.Enum("algorithm", batching.Algorithm, ("json-array", BatchAlgorithm.JsonArray), ("property", BatchAlgorithm.Property), ("code", BatchAlgorithm.Code));
         batching.PropertyName = reader.String("propertyName");
         batching.OtherProps = reader.ObjectText("otherProps");

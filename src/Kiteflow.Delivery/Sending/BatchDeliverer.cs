@@ -26,6 +26,7 @@ internal sealed class BatchDeliverer
     private static readonly ResiliencePropertyKey<Attempts> StateKey = new("kiteflow.attempts");
     private readonly RequestSender _sender;
     private readonly BuildkitePacer _pacer;
+    private readonly Action<DeliveryCall>? _onCall;
     private readonly IDeliveryLedger _ledger;
     private readonly ClaimBook _claims;
     private readonly ResponseRecords _responses;
@@ -38,8 +39,9 @@ internal sealed class BatchDeliverer
     private long _retries;
     private long _rateLimited;
 
-    public BatchDeliverer(RequestSender sender, BuildkitePacer pacer, IDeliveryLedger ledger, ClaimBook claims, ResponseRecords responses, string run, Destination destination, TimeProvider time)
+    public BatchDeliverer(RequestSender sender, BuildkitePacer pacer, IDeliveryLedger ledger, ClaimBook claims, ResponseRecords responses, string run, Destination destination, TimeProvider time, Action<DeliveryCall>? onCall = null)
     {
+        _onCall = onCall;
         _sender = sender;
         _pacer = pacer;
         _ledger = ledger;
@@ -218,6 +220,7 @@ internal sealed class BatchDeliverer
                 Interlocked.Increment(ref _rateLimited);
             }
 
+            _onCall?.Invoke(new DeliveryCall("attempt", outcome.Status, outcome.Duration));
             await _responses.WriteAsync(state.Request, outcome, CancellationToken.None).ConfigureAwait(false);
             state.LookUpFirst = _isCreateBuild && outcome.MayHaveBeenProcessed;
             return outcome;
@@ -356,6 +359,7 @@ internal sealed class BatchDeliverer
             throw;
         }
 
+        _onCall?.Invoke(new DeliveryCall("lookup", outcome.Status, outcome.Duration));
         await _responses.WriteLookupAsync(state.Request, url, outcome, CancellationToken.None).ConfigureAwait(false);
         return outcome;
     }
