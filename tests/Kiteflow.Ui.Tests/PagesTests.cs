@@ -65,7 +65,7 @@ public sealed class PagesTests(UiFixture ui)
         await CheckAsync(ui2, "destination");
 
         await page.GotoAsync("/credentials");
-        await Expect(page.GetByRole(AriaRole.Cell, new() { Name = "sandbox", Exact = true })).ToBeVisibleAsync();
+        await Expect(page.GetByRole(AriaRole.Cell, new() { Name = "sandbox", Exact = true }).First).ToBeVisibleAsync();
         await CheckAsync(ui2, "credentials");
 
         await page.GotoAsync("/audit");

@@ -138,7 +138,7 @@ export default async function render(main) {
         series: [{}, { label: 'Delivered records', stroke: dark ? '#36c98a' : '#0a6b47', width: 2, scale: 'records' },
           { label: '429 waits', stroke: dark ? '#ffb4ab' : '#b3261e', width: 2, scale: 'waits', dash: [6, 4] }],
         axes: [axis, { ...axis, scale: 'records', label: 'records' }, { ...axis, scale: 'waits', side: 1, label: '429 waits', grid: { show: false } }],
-        scales: { x: { time: true }, records: { range: (u, min, max) => [0, Math.max(1, max)] }, waits: { range: (u, min, max) => [0, Math.max(1, max)] } },
+        scales: { x: { time: true, range: (u, min, max) => [Math.min(min, max - 60), max] }, records: { range: (u, min, max) => [0, Math.max(1, max)] }, waits: { range: (u, min, max) => [0, Math.max(1, max)] } },
       }, series, chartBox);
       new ResizeObserver(() => chart.setSize({ width: Math.max(280, chartBox.clientWidth), height: 240 })).observe(chartBox);
     } else chart.setData(series);
