@@ -129,7 +129,7 @@ public sealed class DeliveryRunnerPacingTests
             .Select(g => g.Count())
             .DefaultIfEmpty(0)
             .Max();
-        Assert.True(refusedPerWindow <= 1, $"{refusedPerWindow} requests were refused with 429 in one window");
+        Assert.True(refusedPerWindow <= 1, $"{refusedPerWindow} requests were refused with 429 in one window: " + string.Join(" ", requests.Select(r => $"{DateTimeOffset.Parse((string)r["time"]!, CultureInfo.InvariantCulture):ss.fff}/{(string?)r["method"]}/{(int?)r["status"]}")));
     }
 
     /// <summary>Removes every RateLimit-* header from create-build answers after the first few, as a proxy might.</summary>
