@@ -57,6 +57,22 @@ public sealed class SendCommandTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Send_HalfASurrogatePairInARecord_ThatRecordRejectedAtRead_TheOthersDelivered()
+    {
+        // "\ud800" parses as JSON but is not text: it stopped the whole run with an unhandled exception.
+        var broken = """{"org":"acme","pipeline":"web","commit":"abc","branch":"main","message":"\ud800"}""";
+        var (exitCode, output, error) = await SendAsync(Records(2) + "\n" + broken + "\n" + Records(1));
+
+        Assert.True(exitCode == ExitCodes.SomeRecordsNotDelivered, output + error);
+        Assert.Contains("Delivered 3 of 4 records (1 rejected", output);
+        Assert.Equal(3, Builds().Count);
+        var rejected = JsonNode.Parse(Assert.Single(File.ReadAllLines(Path.Combine(_directory, "rejected.jsonl"))))!;
+        Assert.Equal(("read", 3), ((string?)rejected["error"]!["stage"], (int)rejected["line"]!));
+        Assert.StartsWith("The attribute \"message\" holds \\ud800", (string?)rejected["error"]!["message"], StringComparison.Ordinal);
+        Assert.Equal(broken, (string?)rejected["data"]);
+    }
+
+    [Fact]
     public async Task Send_NoToken_ExitTwoSayingWhatToSet()
     {
         var (exitCode, _, error) = await SendAsync(Records(1), environment: _ => null);

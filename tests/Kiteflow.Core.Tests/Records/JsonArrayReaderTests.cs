@@ -40,6 +40,23 @@ public sealed class JsonArrayReaderTests
     }
 
     [Fact]
+    public void Read_HalfASurrogatePairOnALaterLineOfAnItem_ReportsThatLineAndKeepsTheText()
+    {
+        var text = "[\n{\"a\": 1},\n{\n\"b\": 1,\n\"msg\": \"x\\udfff\"\n},\n{\"c\": 3}\n]";
+        using var reader = RecordReader.Create(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(text)), InputFormat.JsonArray);
+
+        var items = reader.ToList();
+
+        Assert.Equal(3, items.Count);
+        items[0].Record!.Dispose();
+        items[2].Record!.Dispose();
+        var rejection = items[1].Rejection!;
+        Assert.Equal((1L, (long?)5L, RejectionStage.Read), (rejection.Record, rejection.Line, rejection.Stage));
+        Assert.StartsWith("The attribute \"msg\" holds \\udfff", rejection.Message);
+        Assert.Equal("{\n\"b\": 1,\n\"msg\": \"x\\udfff\"\n}", rejection.OriginalText);
+    }
+
+    [Fact]
     public void Read_TruncatedFile_LastItemRejected()
     {
         var items = ReadAll("[{\"a\":1},{\"a\":", InputFormat.JsonArray);
