@@ -73,6 +73,26 @@ public sealed class SendCommandTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Send_StandardInputTwiceWithOtherRecords_EachRunSendsAllOfItsOwn()
+    {
+        // Standard input is the path "-" whatever it holds: the second run was taken for a rerun of the first,
+        // and its first records were skipped as "delivered by an earlier run" although they were never sent.
+        var destination = Write("destination.json", Destination);
+        var records = Records(5).Split('\n');
+        string[] args = ["send", "-d", destination, "-i", "-", "--format", "jsonl", "--api-base", _sandbox.BaseAddress.ToString(), "--ledger", Path.Combine(_directory, "ledger.db")];
+        var environment = new Dictionary<string, string?> { ["BUILDKITE_API_TOKEN"] = SandboxServer.DefaultToken, ["KITEFLOW_HOME"] = _directory };
+
+        var (firstExit, firstOutput, firstError) = await CliRunner.RunProcessAsync(args, _directory, environment, string.Join('\n', records[..2]) + "\n");
+        var (secondExit, secondOutput, secondError) = await CliRunner.RunProcessAsync(args, _directory, environment, string.Join('\n', records[2..]) + "\n");
+
+        Assert.True(firstExit == 0, firstOutput + firstError);
+        Assert.True(secondExit == 0, secondOutput + secondError);
+        Assert.Contains("Delivered 3 of 3 records", secondOutput);
+        Assert.DoesNotContain("earlier run", secondOutput);
+        Assert.Equal(Enumerable.Range(0, 5).Select(i => $"{i:x8}00000000000000000000000000000000"), Builds().Select(b => (string)b["commit"]!).Order());
+    }
+
+    [Fact]
     public async Task Send_NoToken_ExitTwoSayingWhatToSet()
     {
         var (exitCode, _, error) = await SendAsync(Records(1), environment: _ => null);
