@@ -93,6 +93,27 @@ public sealed class SendCommandTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Send_RateLimitSpentWhenTheTokenIsChecked_WaitsForTheReset_AndDelivers()
+    {
+        // Run right after a run that spent the limit (a stop, a kill -9): the token check got a 429 and the
+        // whole run failed with exit 1, telling the user to wait and run it again.
+        await using var sandbox = await SandboxServer.StartAsync(new SandboxOptions { UserLimit = RateLimitSetting.Parse("2/3s") });
+        using var client = new HttpClient { BaseAddress = sandbox.BaseAddress };
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", SandboxServer.DefaultToken);
+        while ((await client.GetAsync(new Uri("/v2/access-token", UriKind.Relative))).StatusCode != System.Net.HttpStatusCode.TooManyRequests)
+        {
+        }
+
+        var (exitCode, output, error) = await SendAsync(Records(1), apiBase: sandbox.BaseAddress);
+
+        Assert.True(exitCode == 0, output + error);
+        Assert.Contains("Delivered 1 of 1 records", output);
+        Assert.Contains("the rate limit is spent (by an earlier run or another client); checking the token again in", error);
+        var builds = JsonNode.Parse(sandbox.GetStateJson())!["organizations"]!.AsArray().SelectMany(o => o!["builds"]!.AsArray());
+        Assert.Single(builds);
+    }
+
+    [Fact]
     public async Task Send_NoToken_ExitTwoSayingWhatToSet()
     {
         var (exitCode, _, error) = await SendAsync(Records(1), environment: _ => null);
