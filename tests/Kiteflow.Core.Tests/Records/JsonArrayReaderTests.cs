@@ -56,6 +56,21 @@ public sealed class JsonArrayReaderTests
         Assert.Equal("{\n\"b\": 1,\n\"msg\": \"x\\udfff\"\n}", rejection.OriginalText);
     }
 
+    [Theory]
+    [InlineData("[{\"a\":1}")]
+    [InlineData("[{\"a\":1},\n")]
+    [InlineData("[\n{\"a\":1} ,  ")]
+    public void Read_FileEndsBeforeTheArrayCloses_Reported(string text)
+    {
+        // A file cut right after an item (or its comma) read as a whole array: nothing said records were missing.
+        var items = ReadAll(text, InputFormat.JsonArray);
+
+        Assert.Equal(2, items.Count);
+        Assert.StartsWith("ok:0:", items[0]);
+        Assert.StartsWith("rej:1:", items[1]);
+        Assert.Contains("The file ends before the array's closing ']': it may have been cut short", items[1]);
+    }
+
     [Fact]
     public void Read_TruncatedFile_LastItemRejected()
     {
