@@ -1,4 +1,5 @@
 using Kiteflow.Delivery.Credentials;
+using Kiteflow.Delivery.Pacing;
 using Kiteflow.Server.Audit;
 using Kiteflow.Server.Credentials;
 using Kiteflow.Server.Datasets;
@@ -11,6 +12,7 @@ using Kiteflow.Storage.Sqlite;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.DataProtection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging.Console;
 using OpenTelemetry.Metrics;
 
@@ -102,6 +104,9 @@ public static class KiteflowServer
         services.AddSingleton<ServerCredentials>();
         services.AddSingleton<LoginThrottle>();
         services.AddSingleton<EmbeddedSandbox>();
+
+        // One set of rate-limit budgets (per organization, per token user) for everything the server sends.
+        services.TryAddSingleton<IRateLimitBudgetSource>(provider => new RateLimitBudgets(provider.GetRequiredService<TimeProvider>()));
         services.AddHostedService<StartupTasks>();
 
         services.ConfigureHttpJsonOptions(json => ServerJson.Configure(json.SerializerOptions));
@@ -167,6 +172,7 @@ public static class KiteflowServer
         DatasetEndpoints.Map(api);
         CredentialEndpoints.Map(api);
         DestinationEndpoints.Map(api);
+        DestinationPreviewEndpoints.Map(api);
         AuditEndpoints.Map(api);
         IngestEndpoints.Map(app);
 
