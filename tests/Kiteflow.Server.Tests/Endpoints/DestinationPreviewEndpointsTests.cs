@@ -235,19 +235,22 @@ public sealed class DestinationPreviewEndpointsTests : IAsyncLifetime
         var created = await _client.PostAsJsonAsync("/api/v1/destinations", new { name = "deploys", dataset = "builds", credential = "sandbox", settings = new { url = BuildsUrl, excludeAttributes = new[] { "org", "pipeline" } } });
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
 
+        var first = await PostJsonAsync("/api/v1/destinations/deploys/test", null);
         var answer = await PostJsonAsync("/api/v1/destinations/deploys/test", new { record = 3 });
         var beyond = await _client.PostAsJsonAsync("/api/v1/destinations/deploys/test", new { record = 99 });
         var rejected = await _client.PostAsJsonAsync("/api/v1/destinations/deploys/test", new { record = 2 });
 
+        Assert.Equal([0], first["request"]!["records"]!.AsArray().Select(r => (int)r!));
         Assert.Equal([3], answer["request"]!["records"]!.AsArray().Select(r => (int)r!));
         Assert.Equal("deploys", (string?)answer["destination"]);
-        var build = Assert.Single(SandboxBuilds(Embedded()));
-        Assert.Equal(("4000000000000000000000000000000000000000", "release"), ((string)build["commit"]!, (string)build["branch"]!));
+        Assert.Equal(
+            [("1000000000000000000000000000000000000000", "main"), ("4000000000000000000000000000000000000000", "release")],
+            SandboxBuilds(Embedded()).Select(b => ((string)b["commit"]!, (string)b["branch"]!)).Order());
         Assert.Equal(HttpStatusCode.BadRequest, beyond.StatusCode);
         Assert.Contains("offsets 0 to 5", (string)(await beyond.Content.ReadFromJsonAsync<JsonNode>())!["errors"]!["record"]![0]!);
         Assert.Equal(HttpStatusCode.BadRequest, rejected.StatusCode);
         Assert.Contains("rejected at template", (string)(await rejected.Content.ReadFromJsonAsync<JsonNode>())!["errors"]!["record"]![0]!);
-        Assert.Single(SandboxBuilds(Embedded()));
+        Assert.Equal(2, SandboxBuilds(Embedded()).Count);
 
         var entry = (await _client.GetFromJsonAsync<JsonNode>("/api/v1/audit?resourceType=destination&resourceName=deploys"))!["items"]![0]!;
         Assert.Equal(("destination.test-send", true), ((string)entry["action"]!, (bool)entry["details"]!["saved"]!));
