@@ -39,12 +39,18 @@ internal static class DestinationPreviewEndpoints
     {
         var group = api.MapGroup("/destinations").WithTags("Destinations");
         group.MapPost("/preview", PreviewAsync)
+            .Produces(StatusCodes.Status200OK, typeof(JsonElement), "application/json")
             .WithSummary("The first requests unsaved settings would send for a dataset (the kiteflow preview --json document); settings problems come back under settings.<key> and nothing is planned.");
         group.MapPost("/{name}/preview", PreviewSavedAsync)
+            .Produces(StatusCodes.Status200OK, typeof(JsonElement), "application/json")
             .WithSummary("The first requests a saved destination would send; settings in the body (unsaved edits) replace the saved ones.");
         group.MapPost("/test", TestAsync)
+            .Produces(StatusCodes.Status200OK, typeof(JsonElement), "application/json")
+            .ProducesProblem(StatusCodes.Status428PreconditionRequired)
             .WithSummary("Send one request of unsaved settings (the first, or the one carrying record; body replaces its body) and answer the real response. Needs confirm: true unless the credential is the sandbox.");
         group.MapPost("/{name}/test", TestSavedAsync)
+            .Produces(StatusCodes.Status200OK, typeof(JsonElement), "application/json")
+            .ProducesProblem(StatusCodes.Status428PreconditionRequired)
             .WithSummary("Send one request of a saved destination and answer the real response. Needs confirm: true unless the credential is the sandbox.");
     }
 

@@ -272,6 +272,19 @@ public sealed class DestinationPreviewEndpointsTests : IAsyncLifetime
         Assert.Empty(SandboxBuilds(Embedded()));
     }
 
+    [Fact]
+    public async Task OpenApi_DescribesPreviewAndTest_AnswersAsJson_TheCautionAs428()
+    {
+        var paths = (await _client.GetFromJsonAsync<JsonNode>("/openapi/v1.json"))!["paths"]!;
+
+        foreach (var path in new[] { "/api/v1/destinations/preview", "/api/v1/destinations/{name}/preview", "/api/v1/destinations/test", "/api/v1/destinations/{name}/test" })
+        {
+            var responses = paths[path]!["post"]!["responses"]!;
+            Assert.NotNull(responses["200"]!["content"]!["application/json"]);
+            Assert.Equal(path.EndsWith("/test", StringComparison.Ordinal), responses["428"] is not null);
+        }
+    }
+
     private async Task AssertNoTokenAsync(string token)
     {
         _answers.Add(await _client.GetStringAsync("/api/v1/audit?limit=500"));
