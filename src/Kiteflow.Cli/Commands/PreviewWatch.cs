@@ -109,13 +109,13 @@ internal static class PreviewWatch
         {
             // Clear the screen and go home: the new preview replaces the old one.
             output.Write("\u001b[2J\u001b[H");
-            output.WriteLine($"{destinationFile.Name} · {DateTime.Now:HH:mm:ss} · shown again whenever it changes (Ctrl+C stops)");
+            output.WriteLine($"{destinationFile.Name} · {TimeProvider.System.GetLocalNow():HH:mm:ss} · shown again whenever it changes (Ctrl+C stops)");
             output.WriteLine();
         }
         else if (again && !asJson)
         {
             output.WriteLine();
-            output.WriteLine($"--- {destinationFile.Name} changed ({DateTime.Now:HH:mm:ss}) ---");
+            output.WriteLine($"--- {destinationFile.Name} changed ({TimeProvider.System.GetLocalNow():HH:mm:ss}) ---");
             output.WriteLine();
         }
 

@@ -136,6 +136,12 @@ internal static class TestCommand
                 return ExitCodes.InvalidSettings;
             }
 
+            if (request.Json)
+            {
+                // The JSON goes to stdout after the answer; what is asked about is shown here first.
+                WriteRequest(prepared, error);
+            }
+
             error.WriteLine($"kiteflow: {caution}");
             error.Write("Send it? [y/N] ");
             error.Flush();
