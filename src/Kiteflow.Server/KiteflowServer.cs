@@ -1,4 +1,5 @@
 using Kiteflow.Delivery.Credentials;
+using Kiteflow.Delivery.Pacing;
 using Kiteflow.Server.Audit;
 using Kiteflow.Server.Credentials;
 using Kiteflow.Server.Datasets;
@@ -13,6 +14,7 @@ using Kiteflow.Storage.Sqlite;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.DataProtection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging.Console;
 using OpenTelemetry.Metrics;
 
@@ -126,6 +128,9 @@ public static class KiteflowServer
         services.AddSingleton<ServerCredentials>();
         services.AddSingleton<LoginThrottle>();
         services.AddSingleton<EmbeddedSandbox>();
+
+        // One set of rate-limit budgets (per organization, per token user) for everything the server sends.
+        services.TryAddSingleton<IRateLimitBudgetSource>(provider => new RateLimitBudgets(provider.GetRequiredService<TimeProvider>()));
         services.AddHostedService<StartupTasks>();
         services.AddSingleton<DeliveryServices>();
         services.AddSingleton<DeliveryControl>();
@@ -196,6 +201,7 @@ public static class KiteflowServer
         CredentialEndpoints.Map(api);
         DestinationEndpoints.Map(api);
         DestinationDeliveryEndpoints.Map(api);
+        DestinationPreviewEndpoints.Map(api);
         AuditEndpoints.Map(api);
         CatalogEndpoints.Map(api);
         IngestEndpoints.Map(app);

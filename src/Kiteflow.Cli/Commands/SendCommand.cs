@@ -149,7 +149,9 @@ internal static class SendCommand
             return (credentialFailure, Failed("No usable token: nothing was sent (the error above says why)."));
         }
 
-        var runKey = DestinationLoader.RunKey(request.Destination, request.Input);
+        // A run is resumed by the next run of the same destination and input path; standard input is the same
+        // path whatever it holds, and cannot be read again, so each of its runs is a new run of its own.
+        var runKey = request.Input == "-" ? DeliveryIds.NewRunKey() : DestinationLoader.RunKey(request.Destination, request.Input);
         var options = new PlannerOptions { ApiBase = credential.ApiBase, DeliveryIdPrefix = runKey, KeepRecordText = true, Parallelism = request.Threads };
         var destination = DestinationLoader.Load(request.Destination, options, error);
         if (destination is null)
@@ -272,12 +274,20 @@ internal static class SendCommand
     /// credential, no token in the variable), <see cref="ExitCodes.Error"/> when the credential store or its master key
     /// fails (wrong, malformed or missing key, damaged entry, unreadable store). No message repeats a token.
     /// </summary>
-    private static Credential? ResolveCredential(SendRequest request, Func<string, string?> environment, TextWriter error, out int failure)
+    private static Credential? ResolveCredential(SendRequest request, Func<string, string?> environment, TextWriter error, out int failure) =>
+        ResolveCredential(request.Credential, request.TokenEnv, request.ApiBase, environment, error, out failure);
+
+    /// <summary>
+    /// The credential <c>--credential</c> names, or the token in the variable <c>--token-env</c> names (default
+    /// <see cref="DefaultTokenVariable"/>) for <c>--api-base</c>; null with the reason written and its exit code in
+    /// <paramref name="failure"/>, as <see cref="ResolveCredential(SendRequest, Func{string, string?}, TextWriter, out int)"/> says.
+    /// </summary>
+    internal static Credential? ResolveCredential(string? credentialName, string? tokenEnv, Uri? apiBaseOption, Func<string, string?> environment, TextWriter error, out int failure)
     {
         failure = ExitCodes.InvalidSettings;
-        if (request.Credential is { } name)
+        if (credentialName is { } name)
         {
-            if (request.TokenEnv is not null)
+            if (tokenEnv is not null)
             {
                 error.WriteLine("kiteflow: give --credential or --token-env, not both.");
                 return null;
@@ -292,7 +302,7 @@ internal static class SendCommand
             try
             {
                 var stored = CredentialStore.FromEnvironment(environment).Get(name);
-                if (request.ApiBase is { } apiBase && apiBase.GetLeftPart(UriPartial.Path).TrimEnd('/') != stored.ApiBase.GetLeftPart(UriPartial.Path).TrimEnd('/'))
+                if (apiBaseOption is { } apiBase && apiBase.GetLeftPart(UriPartial.Path).TrimEnd('/') != stored.ApiBase.GetLeftPart(UriPartial.Path).TrimEnd('/'))
                 {
                     error.WriteLine($"kiteflow: --api-base {apiBase} differs from the credential's API base {stored.ApiBase}; the credential's token goes only to its own API base.");
                     return null;
@@ -310,13 +320,13 @@ internal static class SendCommand
             }
         }
 
-        if (request.TokenEnv is { } given && CredentialRules.VariableNameProblem(given) is { } variableProblem)
+        if (tokenEnv is { } given && CredentialRules.VariableNameProblem(given) is { } variableProblem)
         {
             error.WriteLine($"kiteflow: --token-env: {variableProblem}");
             return null;
         }
 
-        var variable = request.TokenEnv ?? DefaultTokenVariable;
+        var variable = tokenEnv ?? DefaultTokenVariable;
         var token = environment(variable);
         if (string.IsNullOrWhiteSpace(token))
         {
@@ -324,7 +334,7 @@ internal static class SendCommand
             return null;
         }
 
-        var target = request.ApiBase ?? CredentialRules.DefaultApiBase;
+        var target = apiBaseOption ?? CredentialRules.DefaultApiBase;
         if (CredentialRules.ApiBaseProblem(target) is { } apiBaseProblem)
         {
             error.WriteLine($"kiteflow: --api-base: {apiBaseProblem}");
@@ -353,7 +363,9 @@ internal static class SendCommand
         });
         if (summary.Status == DeliveryRunStatus.Stopped)
         {
-            output.WriteLine("  Run the same command again to go on where it stopped: nothing delivered is sent again.");
+            output.WriteLine(request.Input == "-"
+                ? "  Standard input is not resumed (it cannot be read again): send the records that were not delivered in a new run, or send from a file to be able to go on where a run stopped."
+                : "  Run the same command again to go on where it stopped: nothing delivered is sent again.");
         }
 
         var earlier = summary.NotDeliveredEarlier > 0
