@@ -2,7 +2,7 @@
 # Runs Kiteflow's benchmarks (docs/BENCHMARKS.md): installs the peers they measure against (nginx as the
 # loopback receiver, syslog-ng with its http() destination), builds in Release, then runs the harness.
 #   ./scripts/bench.sh                 every benchmark
-#   ./scripts/bench.sh planner         one of: planner preview pacing delivery delivery-memory ingest preview-api
+#   ./scripts/bench.sh planner         one of: planner preview pacing delivery delivery-memory ingest ui preview-api
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/bootstrap.sh

@@ -6,6 +6,7 @@ using Kiteflow.Benchmarks;
 // dotnet run -c Release --project bench/Kiteflow.Benchmarks -- delivery [BATCHED SINGLE RUNS]  (end-to-end: send against nginx vs two baselines and syslog-ng)
 // dotnet run -c Release --project bench/Kiteflow.Benchmarks -- pacing [org|user|user-small|generous]  (end-to-end: send against the sandbox with its limits scaled down, or generous)
 // dotnet run -c Release --project bench/Kiteflow.Benchmarks -- ingest [RECORDS] [IN-FLIGHT]  (server: POST /ingest vs appending to the store)
+// dotnet run -c Release --project bench/Kiteflow.Benchmarks -- ui [RECORDS] [KEYSTROKES]  (the web UI in Chromium: first loads, script bytes, the sample panel per keystroke)
 // dotnet run -c Release --project bench/Kiteflow.Benchmarks -- preview-api [RECORDS] [PREVIEWS]  (server: POST /destinations/preview vs kiteflow preview in process)
 var which = args.Length > 0 ? args[0] : "planner";
 switch (which)
@@ -15,6 +16,8 @@ switch (which)
         break;
     case "ingest":
         return await IngestHarness.RunAsync(args[1..]);
+    case "ui":
+        return await UiHarness.RunAsync(args[1..]);
     case "preview-api":
         return await PreviewApiHarness.RunAsync(args[1..]);
     case "pacing":
