@@ -20,7 +20,7 @@ dotnet build src/Kiteflow.Cli -c Release -nologo -v quiet -clp:ErrorsOnly -tl:of
 dotnet build bench/Kiteflow.Benchmarks -c Release -nologo -v quiet -clp:ErrorsOnly -tl:off
 bench=bench/Kiteflow.Benchmarks/bin/Release/net10.0/Kiteflow.Benchmarks.dll
 which=("$@")
-[ ${#which[@]} -gt 0 ] || which=(planner preview pacing delivery delivery-memory ingest preview-api)
+[ ${#which[@]} -gt 0 ] || which=(planner preview pacing delivery delivery-memory ingest preview-api ui)
 for b in "${which[@]}"; do
   echo "=== $b"
   # BenchmarkDotNet builds its own project, which can take over its default 2 minutes on a busy shared machine.
