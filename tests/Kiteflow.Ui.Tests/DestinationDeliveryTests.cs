@@ -17,18 +17,25 @@ public sealed class DestinationDeliveryTests(UiFixture ui)
     [Fact]
     public async Task SendTestData_CredentialThatIsNotTheSandbox_ShowsTheCaution_SendsOnlyOnceConfirmed()
     {
-        await using var second = await SandboxServer.StartAsync(new SandboxOptions { Tokens = { new SandboxToken(SecondToken, ["*"]) } });
-        using (var api = await ui.ApiAsync())
-        {
-            var created = await api.PostAsJsonAsync("/api/v1/credentials", new { name = "elsewhere", token = SecondToken, apiBase = second.BaseAddress.ToString() });
-            Assert.True(created.IsSuccessStatusCode, await created.Content.ReadAsStringAsync());
-        }
-
+        await using var second = await SandboxServer.StartAsync(new SandboxOptions { Tokens = { new SandboxToken(SecondToken, ["read_builds", "write_builds"]) } });
         await ui.CreateDatasetAsync("caution-builds", """{"org":"acme","pipeline":"web","commit":"HEAD","branch":"main","message":"Careful"}""");
         await using var session = await ui.NewPageAsync();
         var page = session.Page;
         await page.GotoAsync("/destinations/new?dataset=caution-builds");
-        await page.GetByLabel("Credential", new() { Exact = true }).SelectOptionAsync("elsewhere");
+
+        // A credential created inline: the token is taken once and never shown again; Check shows scopes and user.
+        await page.GetByRole(AriaRole.Button, new() { Name = "Create a credential" }).ClickAsync();
+        var form = page.GetByRole(AriaRole.Form, new() { Name = "New credential" });
+        await form.GetByLabel("Credential name").FillAsync("elsewhere");
+        await form.GetByLabel("API token").FillAsync(SecondToken);
+        await form.GetByLabel("API base").FillAsync(second.BaseAddress.ToString());
+        await form.GetByRole(AriaRole.Button, new() { Name = "Create credential" }).ClickAsync();
+        await Expect(page.GetByLabel("Credential", new() { Exact = true })).ToHaveValueAsync("elsewhere");
+        await Expect(page.Locator("input[name=token]")).ToHaveValueAsync(string.Empty);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Check" }).ClickAsync();
+        await Expect(page.GetByText("The token works.")).ToBeVisibleAsync();
+        await Expect(page.Locator(".kv")).ToContainTextAsync("read_builds, write_builds");
+        Assert.DoesNotContain(SecondToken, await page.ContentAsync(), StringComparison.Ordinal);
         await page.GetByRole(AriaRole.Button, new() { Name = "Next" }).ClickAsync();
         await page.GetByRole(AriaRole.Combobox, new() { Name = "URL" }).FillAsync(BuildsUrl);
         var first = page.Locator("#sample-panel details.sample").First;

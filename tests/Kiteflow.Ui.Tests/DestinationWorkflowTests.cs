@@ -19,7 +19,8 @@ public sealed class DestinationWorkflowTests(UiFixture ui)
     {
         var file = Path.Combine(Path.GetTempPath(), $"seed-builds-{Guid.NewGuid():N}.jsonl");
         await File.WriteAllLinesAsync(file, Enumerable.Range(0, Records).Select(i =>
-            $$$"""{"org":"acme","pipeline":"web","commit":"{{{i:x40}}}","branch":"main","message":"Seed build {{{i}}}","note":"internal","team":"platform"}"""));
+            $$$"""{"org":"acme","pipeline":"web","commit":"{{{i:x40}}}","branch":"main","message":"Seed build {{{i}}}","note":"internal","team":"platform"}""")
+            .Append("""{"org":"acme", "this line": is broken}"""));
         await using var session = await ui.NewPageAsync();
         var page = session.Page;
 
@@ -29,6 +30,8 @@ public sealed class DestinationWorkflowTests(UiFixture ui)
         await page.GetByRole(AriaRole.Button, new() { Name = "Upload" }).ClickAsync();
         await Expect(page.Locator("form.upload [role=status]")).ToContainTextAsync($"Appended {Records} records to seed-builds");
         await Expect(page.Locator(".ingest-key")).ToContainTextAsync("kfi_");
+        await Expect(page.Locator("table.rejections tbody tr")).ToHaveCountAsync(1);
+        await Expect(page.Locator("table.rejections tbody tr td").First).ToHaveTextAsync($"{Records + 1}");
 
         // + → Send to destination.
         await page.GetByRole(AriaRole.Button, new() { Name = "Actions for dataset seed-builds" }).First.ClickAsync();
@@ -198,7 +201,8 @@ public sealed class DestinationWorkflowTests(UiFixture ui)
         await Expect(page.Locator("[data-field='settings.batching.code'] .cm-line:has(.cm-lintRange-error)")).ToHaveTextAsync("  return body +;");
         await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/destinations/new"));
 
-        // Nothing was saved.
+        // The code editor's styles were admitted by the page's CSP (no violation), and nothing was saved.
+        Assert.DoesNotContain(session.Problems, p => !p.Contains("Failed to load resource", StringComparison.Ordinal));
         using var api = await ui.ApiAsync();
         var destinations = await api.GetFromJsonAsync<JsonArray>("/api/v1/destinations");
         Assert.DoesNotContain(destinations!, d => (string?)d!["name"] == "invalid-builds-dest");

@@ -77,6 +77,84 @@ public sealed class PagesTests(UiFixture ui)
         await CheckAsync(ui2, "api-keys");
     }
 
+    [Fact]
+    public async Task Keyboard_PlusMenuNextAndActivate_WorkWithoutAMouse()
+    {
+        await ui.CreateDatasetAsync("keyboard-builds", """{"org":"acme","pipeline":"web","commit":"HEAD","branch":"main","message":"keys"}""");
+        await using var session = await ui.NewPageAsync();
+        var page = session.Page;
+        await page.GotoAsync("/datasets");
+
+        // The "+" menu: Enter opens it on its first item, arrows move, Enter follows.
+        await page.GetByRole(AriaRole.Button, new() { Name = "Actions for dataset keyboard-builds" }).FocusAsync();
+        await page.Keyboard.PressAsync("Enter");
+        await Expect(page.GetByRole(AriaRole.Menuitem, new() { Name = "Send to destination" })).ToBeFocusedAsync();
+        await page.Keyboard.PressAsync("ArrowDown");
+        await Expect(page.GetByRole(AriaRole.Menuitem, new() { Name = "Open dataset" })).ToBeFocusedAsync();
+        await page.Keyboard.PressAsync("Escape");
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Actions for dataset keyboard-builds" })).ToBeFocusedAsync();
+        await page.Keyboard.PressAsync("ArrowDown");
+        await page.Keyboard.PressAsync("Enter");
+        await page.WaitForURLAsync("**/destinations/new?dataset=keyboard-builds");
+
+        // Next has the focus; the URL by typing, the macro by arrows and Enter; Done by Tab order from the page's head.
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Next" })).ToBeFocusedAsync();
+        await page.Keyboard.PressAsync("Enter");
+        var url = page.GetByRole(AriaRole.Combobox, new() { Name = "URL" });
+        await url.FocusAsync();
+        await page.Keyboard.TypeAsync("https://api.buildkite.com/v2/organizations/acme/pipelines/{");
+        await page.Keyboard.TypeAsync("pipe");
+        await Expect(url).ToHaveAttributeAsync("aria-expanded", "true");
+        await page.Keyboard.PressAsync("Enter");
+        await page.Keyboard.TypeAsync("/builds");
+        await Expect(url).ToHaveValueAsync("https://api.buildkite.com/v2/organizations/acme/pipelines/{pipeline}/builds");
+        await Expect(page.Locator("#sample-panel details.sample")).ToHaveCountAsync(1);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Done" }).FocusAsync();
+        await page.Keyboard.PressAsync("Enter");
+        await page.WaitForURLAsync("**/destinations/keyboard-builds-to-buildkite?saved=1");
+
+        // Activate: the menu, then the dialog's choice by arrows, Enter on its button.
+        await page.GetByRole(AriaRole.Button, new() { Name = "Actions for destination keyboard-builds-to-buildkite" }).FocusAsync();
+        await page.Keyboard.PressAsync("Enter");
+        await Expect(page.GetByRole(AriaRole.Menuitem, new() { Name = "Activate…" })).ToBeFocusedAsync();
+        await page.Keyboard.PressAsync("Enter");
+        var dialog = page.GetByRole(AriaRole.Dialog);
+        await dialog.GetByLabel("All records — from the dataset's first record").FocusAsync();
+        await page.Keyboard.PressAsync("ArrowDown");
+        await Expect(dialog.GetByLabel("Only new records — those appended from now on")).ToBeCheckedAsync();
+        await dialog.GetByRole(AriaRole.Button, new() { Name = "Activate" }).FocusAsync();
+        await page.Keyboard.PressAsync("Enter");
+        await Expect(page.Locator(".badge")).ToHaveTextAsync("active");
+        await Expect(page.Locator("[data-count=delivered] dd")).ToHaveTextAsync("0");
+        await Expect(page.Locator("table.audit")).ToContainTextAsync("destination.activate");
+        Assert.DoesNotContain(session.Problems, p => !p.Contains("Failed to load resource", StringComparison.Ordinal));
+
+        using var api = await ui.ApiAsync();
+        (await api.PostAsync("/api/v1/destinations/keyboard-builds-to-buildkite/pause", JsonContent.Create(new { }))).EnsureSuccessStatusCode();
+    }
+
+    [Fact]
+    public async Task DarkScheme_FollowsTheSystem_AndPassesAxe()
+    {
+        await ui.CreateDatasetAsync("dark-builds", """{"org":"acme","pipeline":"web","commit":"HEAD","branch":"main","message":"dark"}""");
+        await using var session = await ui.NewPageAsync();
+        var page = session.Page;
+        await page.EmulateMediaAsync(new PageEmulateMediaOptions { ColorScheme = ColorScheme.Dark });
+        await page.GotoAsync("/destinations/new?dataset=dark-builds");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Next" }).ClickAsync();
+        await page.GetByRole(AriaRole.Combobox, new() { Name = "URL" }).FillAsync("https://api.buildkite.com/v2/organizations/{org}/pipelines/{pipeline}/builds");
+        await page.GetByLabel("Shape each body with a template").CheckAsync();
+        await Expect(page.Locator("[data-field='settings.bodyTemplate'] .cm-content")).ToBeVisibleAsync();
+        await Expect(page.Locator("#sample-panel details.sample")).ToHaveCountAsync(1);
+
+        var background = await page.EvaluateAsync<string>("() => getComputedStyle(document.body).backgroundColor");
+        Assert.Equal("rgb(21, 24, 28)", background);
+        await CheckAsync(session, "new-destination-dark");
+
+        await page.EmulateMediaAsync(new PageEmulateMediaOptions { ColorScheme = ColorScheme.Light });
+        Assert.Equal("rgb(255, 255, 255)", await page.EvaluateAsync<string>("() => getComputedStyle(document.body).backgroundColor"));
+    }
+
     /// <summary>Screenshot, width, axe-core, and no script error or CSP violation so far.</summary>
     private static async Task CheckAsync(UiPage ui, string name)
     {

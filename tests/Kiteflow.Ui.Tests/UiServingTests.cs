@@ -58,6 +58,10 @@ public sealed partial class UiServingTests(UiFixture ui)
         Assert.Contains("frame-ancestors 'none'", csp, StringComparison.Ordinal);
         Assert.DoesNotContain("unsafe-inline", csp, StringComparison.Ordinal);
         Assert.DoesNotContain("unsafe-eval", csp, StringComparison.Ordinal);
+        var nonce = Regex.Match(csp, "style-src 'self' 'nonce-(?<n>[A-Za-z0-9+/=]+)'").Groups["n"].Value;
+        Assert.Equal(24, nonce.Length);
+        Assert.Contains($"<meta name=\"kiteflow-style-nonce\" content=\"{nonce}\">", html, StringComparison.Ordinal);
+        Assert.DoesNotContain(nonce, string.Join(' ', (await http.GetAsync("/login")).Headers.GetValues("Content-Security-Policy")), StringComparison.Ordinal);
         Assert.Equal("no-store", response.Headers.CacheControl!.ToString());
         Assert.DoesNotMatch(InlineScript(), html);
         Assert.DoesNotMatch(InlineHandlerOrStyle(), html);

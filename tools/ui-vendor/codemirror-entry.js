@@ -23,7 +23,8 @@ const style = HighlightStyle.define([
 
 /**
  * Creates an editor in parent. options: {language: 'json'|'javascript', doc, label, onChange(text), completions(): [{label, detail}],
- * placeholder}. Answers {view, getText(), setText(text), setErrors([{line, message}]), focus()}.
+ * placeholder, nonce}. CodeMirror writes its styles into a <style> element: the page's Content-Security-Policy admits it by
+ * the nonce the server put in the page (style-src 'nonce-…'; scripts need no such exception). Answers {view, getText(), setText(text), setErrors([{line, message}]), focus()}.
  */
 export function createEditor(parent, options) {
   const completions = options.completions ?? (() => []);
@@ -46,6 +47,7 @@ export function createEditor(parent, options) {
     EditorView.contentAttributes.of({ 'aria-label': options.label ?? 'Code', 'aria-multiline': 'true' }),
     EditorView.updateListener.of((update) => { if (update.docChanged) options.onChange?.(update.state.doc.toString()); }),
     options.placeholder ? placeholderExt(options.placeholder) : [],
+    options.nonce ? EditorView.cspNonce.of(options.nonce) : [],
   ];
   const view = new EditorView({ state: EditorState.create({ doc: options.doc ?? '', extensions }), parent });
   return {

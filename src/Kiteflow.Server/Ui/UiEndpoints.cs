@@ -9,10 +9,16 @@ namespace Kiteflow.Server.Ui;
 /// </summary>
 internal static class UiEndpoints
 {
-    /// <summary>What pages may load: only this origin; no inline script or style, no plugins, no framing.</summary>
+    /// <summary>What assets may do: only this origin; no inline script or style, no plugins, no framing.</summary>
     public const string ContentSecurityPolicy =
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; " +
         "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+    /// <summary>
+    /// A page's policy: the assets' one, plus a nonce for the one kind of inline style it needs — the code editor
+    /// (CodeMirror) writes its styles into a &lt;style&gt; element, which it tags with this nonce. Scripts get no exception.
+    /// </summary>
+    public static string PagePolicy(string styleNonce) => ContentSecurityPolicy.Replace("style-src 'self'", $"style-src 'self' 'nonce-{styleNonce}'", StringComparison.Ordinal);
 
     public static readonly UiPage[] Pages =
     [
@@ -54,9 +60,10 @@ internal static class UiEndpoints
             return Results.Redirect("/login?next=" + Uri.EscapeDataString(http.Request.Path + http.Request.QueryString));
         }
 
-        SecurityHeaders(http.Response);
+        var nonce = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(18));
+        SecurityHeaders(http.Response, PagePolicy(nonce));
         http.Response.Headers.CacheControl = "no-store";
-        return Results.Content(UiShell.Render(page, assets, loggedIn ? http.User : null), "text/html; charset=utf-8");
+        return Results.Content(UiShell.Render(page, assets, loggedIn ? http.User : null, nonce), "text/html; charset=utf-8");
     }
 
     private static async Task ServeAsset(UiAssets assets, string version, string path, HttpContext http)
@@ -68,7 +75,7 @@ internal static class UiEndpoints
             return;
         }
 
-        SecurityHeaders(response);
+        SecurityHeaders(response, ContentSecurityPolicy);
 
         // An older page asking for an older version gets today's file, but not for a year.
         response.Headers.CacheControl = version == assets.Version ? "public, max-age=31536000, immutable" : "no-cache";
@@ -105,9 +112,9 @@ internal static class UiEndpoints
         }
     }
 
-    private static void SecurityHeaders(HttpResponse response)
+    private static void SecurityHeaders(HttpResponse response, string policy)
     {
-        response.Headers.ContentSecurityPolicy = ContentSecurityPolicy;
+        response.Headers.ContentSecurityPolicy = policy;
         response.Headers.XContentTypeOptions = "nosniff";
         response.Headers["Referrer-Policy"] = "no-referrer";
         response.Headers.XFrameOptions = "DENY";

@@ -7,8 +7,8 @@ namespace Kiteflow.Server.Ui;
 
 /// <summary>
 /// The HTML every page starts as: head (styles, the page's modules preloaded), the header with the navigation, and a
-/// <c>main</c> the page's module fills from the REST API. No inline script or style, so the Content-Security-Policy
-/// needs neither <c>unsafe-inline</c> nor a nonce.
+/// <c>main</c> the page's module fills from the REST API. No inline script or style: the Content-Security-Policy needs
+/// no <c>unsafe-inline</c>; only the code editor's generated styles are admitted, by a per-page style nonce.
 /// </summary>
 internal static class UiShell
 {
@@ -24,13 +24,18 @@ internal static class UiShell
     /// <summary>The modules every page imports.</summary>
     private static readonly string[] Common = ["js/app.js", "js/api.js", "js/dom.js"];
 
-    public static string Render(UiPage page, UiAssets assets, ClaimsPrincipal? user)
+    /// <param name="page">The page.</param>
+    /// <param name="assets">Where its files are.</param>
+    /// <param name="user">Who is logged in, or null.</param>
+    /// <param name="styleNonce">The nonce the page's policy admits inline styles with (the code editor reads it from a meta tag), or null.</param>
+    public static string Render(UiPage page, UiAssets assets, ClaimsPrincipal? user, string? styleNonce = null)
     {
         var html = HtmlEncoder.Default;
         var text = new StringBuilder(2048);
         text.Append("<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n")
             .Append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
             .Append("<meta name=\"color-scheme\" content=\"light dark\">\n")
+            .Append(styleNonce is null ? string.Empty : $"<meta name=\"kiteflow-style-nonce\" content=\"{styleNonce}\">\n")
             .Append("<title>").Append(html.Encode(page.Title)).Append(" · Kiteflow</title>\n")
             .Append("<link rel=\"icon\" href=\"").Append(assets.Url("favicon.svg")).Append("\" type=\"image/svg+xml\">\n")
             .Append("<link rel=\"stylesheet\" href=\"").Append(assets.Url("app.css")).Append("\">\n");

@@ -70,7 +70,7 @@ export default async function render(main) {
       replace(notice);
       destination = await get(`/api/v1/destinations/${enc(name)}`);
       drawHead();
-      await poll();
+      await Promise.all([poll(), showAudit()]);
       head.querySelector('.page-actions button')?.focus();
     } catch (error) {
       const problems = error.problem?.errors ? Object.entries(error.problem.errors).map(([k, v]) => h('li', null, `${k}: ${v.join(' ')}`)) : null;

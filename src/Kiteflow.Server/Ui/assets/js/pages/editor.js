@@ -24,6 +24,8 @@ const SAMPLES = 5;
 
 let editorModule = null;
 const loadEditor = () => (editorModule ??= import('../../vendor/codemirror.js'));
+// The nonce the page's Content-Security-Policy admits the code editor's generated <style> with.
+const styleNonce = () => document.querySelector('meta[name="kiteflow-style-nonce"]')?.content;
 
 export default async function render(main) {
   const parts = location.pathname.split('/');
@@ -189,7 +191,7 @@ export default async function render(main) {
     if (templateOn.checked && !templateEditor) {
       const { createEditor } = await loadEditor();
       templateEditor = createEditor(templateHost, {
-        language: 'json', label: 'Body template (JSON)', doc: base.bodyTemplate !== undefined ? pretty(base.bodyTemplate) + '\n' : DEFAULT_TEMPLATE,
+        language: 'json', label: 'Body template (JSON)', nonce: styleNonce(), doc: base.bodyTemplate !== undefined ? pretty(base.bodyTemplate) + '\n' : DEFAULT_TEMPLATE,
         completions: macroOptions, onChange: () => { state.touched.add('settings.bodyTemplate'); changed(); },
       });
       templateWrap.control = templateHost;
@@ -198,7 +200,7 @@ export default async function render(main) {
     if (batchOn.checked && algorithm.value === 'code' && !codeEditor) {
       const { createEditor } = await loadEditor();
       codeEditor = createEditor(codeHost, {
-        language: 'javascript', label: 'Code', doc: b.code ?? DEFAULT_CODE,
+        language: 'javascript', label: 'Code', nonce: styleNonce(), doc: b.code ?? DEFAULT_CODE,
         onChange: () => { state.touched.add('settings.batching.code'); changed(); },
       });
       codeWrap.control = codeHost;
