@@ -1,5 +1,4 @@
 using Kiteflow.Delivery.Credentials;
-using Kiteflow.Delivery.Pacing;
 using Kiteflow.Server.Audit;
 using Kiteflow.Server.Credentials;
 using Kiteflow.Server.Datasets;
@@ -13,7 +12,6 @@ using Kiteflow.Storage.Sqlite;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.DataProtection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging.Console;
 using OpenTelemetry.Metrics;
 
@@ -129,7 +127,6 @@ public static class KiteflowServer
         services.AddSingleton<EmbeddedSandbox>();
 
         // One set of rate-limit budgets (per organization, per token user) for everything the server sends.
-        services.TryAddSingleton<IRateLimitBudgetSource>(provider => new RateLimitBudgets(provider.GetRequiredService<TimeProvider>()));
         services.AddHostedService<StartupTasks>();
         services.AddSingleton<DeliveryServices>();
         services.AddSingleton<DeliveryControl>();
