@@ -74,7 +74,9 @@ internal static class ServeCommand
 
             output.Flush();
 
-            // SIGINT or SIGTERM cancels the token: stop taking requests, let in-flight ones finish, then return.
+            // The host's console lifetime takes SIGINT and SIGTERM (System.CommandLine's handling is off for serve, see
+            // KiteflowCommandLine.HandlesSignals): it stops taking requests, lets those in flight and the calls of active
+            // destinations finish, then this returns.
             await app.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
         }
 
