@@ -32,8 +32,10 @@ internal sealed class DestinationWorker : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly CancellationTokenSource _abort = new();
     private readonly RateMeter _rate;
+    private readonly Lock _stopLock = new();
     private CancellationTokenSource _wake = new();
     private Task? _loop;
+    private Task? _stop;
     private string? _name;
     private volatile DeliveryRunner? _runner;
     private volatile string _state = "starting";
@@ -63,7 +65,11 @@ internal sealed class DestinationWorker : IAsyncDisposable
     public DeliveryProgress? Current => _runner?.Progress;
 
     /// <summary>Starts the loop; <paramref name="startCursor"/>, on a first activation, where in the dataset it begins.</summary>
-    public void Start(string reason, long? startCursor) => _loop ??= Task.Run(() => RunAsync(reason, startCursor));
+    public void Start(string reason, long? startCursor)
+    {
+        _services.Track(this);
+        _loop ??= Task.Run(() => RunAsync(reason, startCursor));
+    }
 
     /// <summary>Ends the worker's wait for records, so it looks for work at once (a retry was asked for, say).</summary>
     public void Wake()
@@ -74,9 +80,17 @@ internal sealed class DestinationWorker : IAsyncDisposable
 
     /// <summary>
     /// Stops claiming stretches and lets the calls in flight be answered (up to the grace period), then returns; the
-    /// unfinished stretch stays claimed for the next start.
+    /// unfinished stretch stays claimed for the next start. A second call waits for the first stop.
     /// </summary>
-    public async Task StopAsync(string reason)
+    public Task StopAsync(string reason)
+    {
+        lock (_stopLock)
+        {
+            return _stop ??= StopOnceAsync(reason);
+        }
+    }
+
+    private async Task StopOnceAsync(string reason)
     {
         _state = "stopping";
         await _stopping.CancelAsync().ConfigureAwait(false);
@@ -100,14 +114,12 @@ internal sealed class DestinationWorker : IAsyncDisposable
         }
 
         _state = "stopped";
+        _services.Untrack(this);
     }
 
     public async ValueTask DisposeAsync()
     {
-        if (!_stopping.IsCancellationRequested)
-        {
-            await StopAsync("shutdown").ConfigureAwait(false);
-        }
+        await StopAsync("shutdown").ConfigureAwait(false);
 
         _stopping.Dispose();
         _abort.Dispose();
