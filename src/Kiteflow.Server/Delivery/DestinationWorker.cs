@@ -354,8 +354,9 @@ internal sealed class DestinationWorker : IAsyncDisposable
             await rejected.FlushAsync(CancellationToken.None).ConfigureAwait(false);
         }
 
-        _rate.Add(summary.Delivered + summary.Rejected + summary.PossiblyDelivered);
-        _services.Metrics.Delivered(context.Row.Name, summary.Delivered, summary.Rejected, summary.PossiblyDelivered, summary.RateLimitWaits);
+        var counted = Counts(summary);
+        _rate.Add(counted.Settled);
+        _services.Metrics.Delivered(context.Row.Name, counted.Delivered, counted.Rejected, counted.PossiblyDelivered, summary.RateLimitWaits);
         Log.StretchDelivered(_logger, context.Row.Name, records.Count, summary.Delivered, summary.Rejected, summary.PossiblyDelivered, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         if (summary.Rejected + summary.PossiblyDelivered > 0)
         {
@@ -365,8 +366,15 @@ internal sealed class DestinationWorker : IAsyncDisposable
         return summary;
     }
 
-    private static DeliveryCounts Counts(DeliverySummary summary) =>
-        new(summary.Delivered, summary.Rejected, summary.PossiblyDelivered, summary.Requests, summary.Retries, summary.RateLimitWaits);
+    /// <summary>
+    /// What a run adds to the destination's totals. Its calls always count. Its records count only when the run went
+    /// to the end of its records: a run stopped part-way (a pause, a shutdown) is run again from the ledger by the next
+    /// start, whose summary counts the records settled earlier once more — as it must after kill -9, which recorded
+    /// nothing — so a record counts once, in the run that finishes its stretch (or its retry).
+    /// </summary>
+    private static DeliveryCounts Counts(DeliverySummary summary) => summary.Status == DeliveryRunStatus.Completed
+        ? new(summary.Delivered, summary.Rejected, summary.PossiblyDelivered, summary.Requests, summary.Retries, summary.RateLimitWaits)
+        : new(0, 0, 0, summary.Requests, summary.Retries, summary.RateLimitWaits);
 
     private static DestinationSettings Settings(string json, string name) => DestinationSettingsReader.Read(json, name).Settings;
 
