@@ -125,6 +125,7 @@ public static class KiteflowServer
         services.AddSingleton<ServerCredentials>();
         services.AddSingleton<LoginThrottle>();
         services.AddSingleton<EmbeddedSandbox>();
+        services.AddSingleton<ExampleSeed>();
         services.AddHostedService<StartupTasks>();
         services.AddSingleton<DeliveryServices>();
         services.AddSingleton<DeliveryControl>();
