@@ -295,10 +295,14 @@ internal sealed class DestinationWorker : IAsyncDisposable
         }
 
         var summary = await RunAsync(context, context.Row.SettingsJson, records, RunKey(_destinationId, generation), DeliveryIdPrefix(context.Row, generation), stop).ConfigureAwait(false);
-        await _services.Store.Delivery.FinishAsync(_destinationId, Counts(summary), null, _services.Time.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
         if (summary.Status == DeliveryRunStatus.Completed)
         {
-            await _services.Store.Delivery.EndRetryAsync(_destinationId, generation, _services.Time.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
+            // Its counts and its end in one transaction: a retry run again after a crash between the two would count its records twice.
+            await _services.Store.Delivery.EndRetryAsync(_destinationId, generation, Counts(summary), _services.Time.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
+        }
+        else
+        {
+            await _services.Store.Delivery.FinishAsync(_destinationId, Counts(summary), null, _services.Time.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
         }
     }
 
