@@ -125,6 +125,7 @@ public static class KiteflowServer
         services.AddSingleton<ServerCredentials>();
         services.AddSingleton<LoginThrottle>();
         services.AddSingleton<EmbeddedSandbox>();
+        services.AddSingleton<ExampleSeed>();
 
         // One set of rate-limit budgets (per organization, per token user) for everything the server sends.
         services.AddHostedService<StartupTasks>();

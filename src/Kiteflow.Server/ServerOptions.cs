@@ -29,6 +29,13 @@ public sealed class ServerOptions
     /// <summary>Whether the server hosts a sandbox and keeps a <c>sandbox</c> credential pointing at it. Default true.</summary>
     public bool EmbeddedSandbox { get; set; } = true;
 
+    /// <summary>
+    /// Whether to add the seeded example (<c>kiteflow serve --example</c>) when the store has no dataset yet: the dataset
+    /// <c>release-train</c> and the draft destinations <c>trigger-builds</c> and <c>annotate-from-responses</c> on the
+    /// <c>sandbox</c> credential (needs <see cref="EmbeddedSandbox"/>). Default false.
+    /// </summary>
+    public bool SeedExample { get; set; }
+
     /// <summary>How the embedded sandbox starts (rate limits, faults). Its port is always a free loopback one.</summary>
     public SandboxOptions Sandbox { get; set; } = new();
 

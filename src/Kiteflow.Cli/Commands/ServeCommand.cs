@@ -18,9 +18,13 @@ internal static class ServeCommand
         var urls = new Option<string>("--urls") { Description = "Where to listen, e.g. http://127.0.0.1:5080 (the default); several separated by ';'.", DefaultValueFactory = _ => "http://127.0.0.1:5080" };
         var data = new Option<DirectoryInfo?>("--data") { Description = "The data folder (store, master key, session keys). Default: KITEFLOW_HOME, else $XDG_DATA_HOME/kiteflow, else ~/.local/share/kiteflow." };
         var store = new Option<string?>("--store") { Description = "The store: sqlite:PATH. Default: sqlite:{data folder}/kiteflow.db." };
+        var example = new Option<bool>("--example")
+        {
+            Description = "On a store without datasets, add the seeded example: the dataset release-train and two draft destinations on the sandbox credential — trigger-builds (a build per record, responses into trigger-builds-responses) and annotate-from-responses (an annotation per build). Activate the first, then the second.",
+        };
         var command = new Command("serve", "Run the Kiteflow server: the REST API for datasets, HTTP ingest, credentials, destinations and the audit log, with an embedded sandbox.")
         {
-            urls, data, store,
+            urls, data, store, example,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -29,6 +33,7 @@ internal static class ServeCommand
                 Urls = parseResult.GetValue(urls)!,
                 DataDirectory = parseResult.GetValue(data)?.FullName,
                 Store = parseResult.GetValue(store),
+                SeedExample = parseResult.GetValue(example),
                 AdminPassword = Environment.GetEnvironmentVariable(AdminPasswordVariable),
                 MasterKey = Environment.GetEnvironmentVariable("KITEFLOW_MASTER_KEY"),
                 Output = parseResult.InvocationConfiguration.Output,
@@ -74,7 +79,9 @@ internal static class ServeCommand
 
             output.Flush();
 
-            // SIGINT or SIGTERM cancels the token: stop taking requests, let in-flight ones finish, then return.
+            // The host's console lifetime takes SIGINT and SIGTERM (System.CommandLine's handling is off for serve, see
+            // KiteflowCommandLine.HandlesSignals): it stops taking requests, lets those in flight and the calls of active
+            // destinations finish, then this returns.
             await app.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
         }
 

@@ -21,6 +21,7 @@ internal sealed class DeliveryServices(
     ServerOptions options) : IDisposable
 {
     private readonly ConcurrentDictionary<string, string> _tokenUsers = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<DestinationWorker, bool> _workers = new();
 
     public IKiteflowStore Store => store;
 
@@ -94,6 +95,20 @@ internal sealed class DeliveryServices(
             return (await store.Datasets.GetAsync(name, cancellationToken).ConfigureAwait(false))!;
         }
     }
+
+    /// <summary>
+    /// Stops every destination worker of this process at once, each gracefully (nothing new is claimed, the calls in
+    /// flight are answered and recorded, up to the grace period), and returns when all have stopped. The server does
+    /// this when it shuts down, before the silo: Orleans' own deactivation of grains at shutdown does not wait for a
+    /// worker's calls in flight, so a stop left to it could end the process with answered calls still unrecorded.
+    /// </summary>
+    public Task StopWorkersAsync(string reason) => Task.WhenAll(_workers.Keys.Select(worker => worker.StopAsync(reason)));
+
+    /// <summary>A worker started in this process.</summary>
+    internal void Track(DestinationWorker worker) => _workers.TryAdd(worker, true);
+
+    /// <summary>A worker of this process that has stopped.</summary>
+    internal void Untrack(DestinationWorker worker) => _workers.TryRemove(worker, out _);
 
     /// <summary>The name of a destination's response dataset.</summary>
     public static string ResponseDatasetName(string destination) => destination + "-responses";

@@ -126,12 +126,17 @@ public abstract class DeliveryStoreContractTests : IAsyncLifetime
 
         // Record 2 fails again during the retry: its row is written afresh and outlives the retry.
         await Delivery.PutRejectedAsync(4, [Rejected(2, "http") with { Message = "still refused" }], CancellationToken.None);
-        await Delivery.EndRetryAsync(4, 1, At, CancellationToken.None);
+        var before = (await Delivery.GetProgressAsync(4, CancellationToken.None)).Totals;
+        await Delivery.EndRetryAsync(4, 1, new DeliveryCounts(1, 1, 0, 3, 1, 0), At, CancellationToken.None);
 
         var left = await Delivery.ListRejectedAsync(4, -1, 10, CancellationToken.None);
         Assert.Equal([2L, 3L], left.Items.Select(r => r.Offset));
         Assert.Equal("still refused", left.Items[0].Message);
-        Assert.Equal(0, (await Delivery.GetProgressAsync(4, CancellationToken.None)).RetryGeneration);
+        var ended = await Delivery.GetProgressAsync(4, CancellationToken.None);
+        Assert.Equal(0, ended.RetryGeneration);
+
+        // What the retry did is counted in the same transaction that ends it.
+        Assert.Equal((before.Delivered + 1, before.Requests + 3), (ended.Totals.Delivered, ended.Totals.Requests));
         Assert.Equal([3L], await Delivery.BeginRetryAsync(4, [3], includePossiblyDelivered: true, At, CancellationToken.None));
         Assert.Equal(2, (await Delivery.GetProgressAsync(4, CancellationToken.None)).LastRetryGeneration);
     }
