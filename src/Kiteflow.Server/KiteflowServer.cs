@@ -126,8 +126,6 @@ public static class KiteflowServer
         services.AddSingleton<LoginThrottle>();
         services.AddSingleton<EmbeddedSandbox>();
         services.AddSingleton<ExampleSeed>();
-
-        // One set of rate-limit budgets (per organization, per token user) for everything the server sends.
         services.AddHostedService<StartupTasks>();
         services.AddSingleton<DeliveryServices>();
         services.AddSingleton<DeliveryControl>();
