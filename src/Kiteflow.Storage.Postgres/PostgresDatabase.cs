@@ -36,6 +36,9 @@ internal sealed class PostgresDatabase : IAsyncDisposable, IDisposable
 
     public NpgsqlDataSource DataSource { get; }
 
+    /// <summary>The newest schema version this process knows.</summary>
+    public int LatestVersion => _migrator.LatestVersion;
+
     public async Task EnsureMigratedAsync(CancellationToken cancellationToken)
     {
         if (_migrated)
@@ -51,6 +54,22 @@ internal sealed class PostgresDatabase : IAsyncDisposable, IDisposable
                 await _migrator.MigrateAsync(cancellationToken).ConfigureAwait(false);
                 _migrated = true;
             }
+        }
+        finally
+        {
+            _migrateGate.Release();
+        }
+    }
+
+    /// <summary>Applies the pending steps now, whether or not this process did before (the store's <c>MigrateAsync</c>).</summary>
+    public async Task<PostgresMigrationResult> MigrateAsync(CancellationToken cancellationToken)
+    {
+        await _migrateGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var result = await _migrator.MigrateAsync(cancellationToken).ConfigureAwait(false);
+            _migrated = true;
+            return result;
         }
         finally
         {
