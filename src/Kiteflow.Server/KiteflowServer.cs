@@ -6,8 +6,6 @@ using Kiteflow.Server.Endpoints;
 using Kiteflow.Server.Hosting;
 using Kiteflow.Server.Observability;
 using Kiteflow.Server.Security;
-using Kiteflow.Storage;
-using Kiteflow.Storage.Sqlite;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.DataProtection;
@@ -86,6 +84,7 @@ public static class KiteflowServer
         // A failed start is reported by the caller in one line; the host would log it again with its stack trace.
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
         builder.Logging.AddFilter("System.Net.Http", LogLevel.Warning);
+        builder.Logging.AddFilter("Npgsql", LogLevel.Warning);
         builder.Logging.AddFilter("Kiteflow.Server.Security.ApiKeyAuthenticationHandler", LogLevel.Warning);
     }
 
@@ -94,7 +93,7 @@ public static class KiteflowServer
         services.AddSingleton(options);
         services.AddSingleton(paths);
         services.AddSingleton(options.TimeProvider);
-        services.AddSingleton<IKiteflowStore>(_ => SqliteKiteflowStore.Open(paths.StorePath));
+        services.AddSingleton(provider => paths.Store.Open(provider.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton<KiteflowMetrics>();
         services.AddSingleton<IDatasetAppendSignal, DatasetAppendSignal>();
         services.AddSingleton<DatasetAppender>();
