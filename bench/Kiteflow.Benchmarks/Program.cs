@@ -5,7 +5,8 @@ using Kiteflow.Benchmarks;
 // dotnet run -c Release --project bench/Kiteflow.Benchmarks -- preview   (end-to-end: preview of a 1 GB file)
 // dotnet run -c Release --project bench/Kiteflow.Benchmarks -- delivery  (end-to-end: send against nginx vs a bare HttpClient loop)
 // dotnet run -c Release --project bench/Kiteflow.Benchmarks -- pacing    (end-to-end: send against the sandbox at 20 requests per 2 s)
-// dotnet run -c Release --project bench/Kiteflow.Benchmarks -- ingest [RECORDS] [IN-FLIGHT]  (server: POST /ingest vs appending to the store)
+// dotnet run -c Release --project bench/Kiteflow.Benchmarks -- ingest [RECORDS] [IN-FLIGHT] [STORE...]  (server: POST /ingest vs appending to the store; STORE: sqlite, postgres, postgres-unflushed, postgres://…)
+// dotnet run -c Release --project bench/Kiteflow.Benchmarks -- store-append [RECORDS] [STORE...]  (appends straight to the store by batch size; PostgreSQL's COPY vs INSERT … unnest)
 var which = args.Length > 0 ? args[0] : "planner";
 switch (which)
 {
@@ -14,6 +15,8 @@ switch (which)
         break;
     case "ingest":
         return await IngestHarness.RunAsync(args[1..]);
+    case "store-append":
+        return await StoreAppendHarness.RunAsync(args[1..]);
     case "pacing":
         return await PacingHarness.RunAsync(args[1..]);
     case "baseline-post":

@@ -16,7 +16,7 @@ internal sealed class PostgresDatasetStore(NpgsqlDataSource source) : IDatasetSt
     private const string Columns = "id, name, source, record_count, rejected_count, ingest_key_hash, ingest_key_prefix, require_signature, created_at, last_append_at";
 
     /// <summary>How the records of an append are written; see docs/BENCHMARKS.md for the measurements.</summary>
-    internal PostgresAppendMethod AppendMethod { get; set; } = PostgresAppendMethod.Copy;
+    internal PostgresAppendMethod AppendMethod { get; set; } = PostgresAppendMethod.Unnest;
 
     public Task<DatasetRow> CreateAsync(NewDataset dataset, CancellationToken cancellationToken)
     {
@@ -110,45 +110,26 @@ internal sealed class PostgresDatasetStore(NpgsqlDataSource source) : IDatasetSt
     public async Task<AppendResult> AppendAsync(long datasetId, RecordBatch batch, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        var connection = await source.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using (connection.ConfigureAwait(false))
+        if (AppendMethod == PostgresAppendMethod.Copy)
         {
-            var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-            await using (transaction.ConfigureAwait(false))
-            {
-                var (first, replay) = await LockAsync(connection, transaction, datasetId, batch.IdempotencyKey, cancellationToken).ConfigureAwait(false);
-                if (replay is not null)
-                {
-                    return replay;
-                }
-
-                var records = batch.Records;
-                await using (var write = new NpgsqlBatch(connection, transaction))
-                {
-                    if (records.Count > 0 && AppendMethod == PostgresAppendMethod.Copy)
-                    {
-                        await CopyAsync(connection, datasetId, first, records, cancellationToken).ConfigureAwait(false);
-                    }
-                    else if (records.Count > 0)
-                    {
-                        write.BatchCommands.Add(BatchCommand(
-                            "INSERT INTO records (dataset_id, record_offset, json) SELECT $1, $2 + r.n - 1, r.json FROM unnest($3::bytea[]) WITH ORDINALITY AS r(json, n)",
-                            Long(datasetId),
-                            Long(first),
-                            ArrayOf(records.Select(ExactArray).ToArray(), NpgsqlDbType.Bytea)));
-                    }
-
-                    AddRest(write, datasetId, first, batch);
-                    if (write.BatchCommands.Count > 0)
-                    {
-                        await write.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-                    }
-                }
-
-                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-                return new AppendResult(first, records.Count, first + records.Count, Replayed: false);
-            }
+            return await AppendWithCopyAsync(datasetId, batch, cancellationToken).ConfigureAwait(false);
         }
+
+        await using var append = source.CreateBatch();
+        Add(append, datasetId, batch);
+        await using var reader = await append.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            throw new StoreConflictException(StoreConflict.NotFound, "the dataset was deleted.");
+        }
+
+        var first = reader.GetInt64(0);
+        if (batch.IdempotencyKey is not null && await reader.NextResultAsync(cancellationToken).ConfigureAwait(false) && await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            return new AppendResult(reader.GetInt64(0), reader.GetInt32(1), first, Replayed: true, NullableString(reader, 2));
+        }
+
+        return new AppendResult(first, batch.Records.Count, first + batch.Records.Count, Replayed: false);
     }
 
     public async Task<IReadOnlyList<StoredRecord>> ReadAsync(long datasetId, long fromOffset, int limit, CancellationToken cancellationToken)
@@ -193,6 +174,101 @@ internal sealed class PostgresDatasetStore(NpgsqlDataSource source) : IDatasetSt
         return new Page<ReadRejectionRow>(rows, more ? rows[^1].Id : null);
     }
 
+    /// <summary>
+    /// The whole append as one batch of statements: one round trip, run by PostgreSQL as one implicit transaction (an
+    /// error in any statement rolls back them all). The first statement locks the dataset's row and returns its record
+    /// count, the append's first offset. Every later statement reads that count from the locked row itself, so it
+    /// needs no answer from the client in between. Under READ COMMITTED each statement's snapshot is taken when it
+    /// starts, after the lock was granted, so it sees the appends that held the lock before. With an idempotency key the
+    /// second statement returns the key's earlier append, and every write is guarded by the key's absence: a repeat
+    /// changes nothing. A deleted dataset has no row to join, so nothing is written either.
+    /// </summary>
+    private static void Add(NpgsqlBatch append, long datasetId, RecordBatch batch)
+    {
+        var key = batch.IdempotencyKey;
+
+        // $2 of every guarded statement is the key; without one the guard is left out.
+        var fresh = key is null ? "true" : "NOT EXISTS (SELECT 1 FROM idempotency_keys k WHERE k.dataset_id = $1 AND k.key = $2)";
+        NpgsqlParameter[] Guarded(params NpgsqlParameter[] parameters) => [Long(datasetId), Text(key), .. parameters];
+
+        append.BatchCommands.Add(BatchCommand("SELECT record_count FROM datasets WHERE id = $1 FOR NO KEY UPDATE", Long(datasetId)));
+        if (key is not null)
+        {
+            append.BatchCommands.Add(BatchCommand("SELECT first_offset, count, response FROM idempotency_keys WHERE dataset_id = $1 AND key = $2", Long(datasetId), Text(key)));
+        }
+
+        var records = batch.Records;
+        if (records.Count > 0)
+        {
+            append.BatchCommands.Add(BatchCommand(
+                $"""
+                INSERT INTO records (dataset_id, record_offset, json)
+                SELECT d.id, d.record_count + r.n - 1, r.json
+                FROM datasets d CROSS JOIN unnest($3::bytea[]) WITH ORDINALITY AS r(json, n)
+                WHERE d.id = $1 AND {fresh}
+                """,
+                Guarded(ArrayOf(records.Select(ExactArray).ToArray(), NpgsqlDbType.Bytea))));
+        }
+
+        var rejections = batch.Rejections;
+        if (rejections.Count > 0)
+        {
+            append.BatchCommands.Add(BatchCommand(
+                $"""
+                INSERT INTO read_rejections (dataset_id, line, item, message, origin, at)
+                SELECT d.id, r.line, r.item, r.message, r.origin, $7
+                FROM datasets d CROSS JOIN unnest($3::bigint[], $4::bigint[], $5::text[], $6::text[]) WITH ORDINALITY AS r(line, item, message, origin, n)
+                WHERE d.id = $1 AND {fresh}
+                ORDER BY r.n
+                """,
+                Guarded(
+                    ArrayOf(rejections.Select(r => r.Line).ToArray(), NpgsqlDbType.Bigint),
+                    ArrayOf(rejections.Select(r => r.Item).ToArray(), NpgsqlDbType.Bigint),
+                    ArrayOf(rejections.Select(r => r.Message).ToArray(), NpgsqlDbType.Text),
+                    ArrayOf(rejections.Select(r => r.Origin).ToArray(), NpgsqlDbType.Text),
+                    Time(batch.At))));
+        }
+
+        if (batch.Schema is { Paths.Count: > 0 } schema)
+        {
+            // One statement for every path; ON CONFLICT may touch a row once per statement, so repeats are merged first.
+            // New paths take ordinals after every existing one, in the batch's first-seen order.
+            var paths = Merge(schema.Paths);
+            append.BatchCommands.Add(BatchCommand(
+                $"""
+                INSERT INTO dataset_schema (dataset_id, path, ordinal, types, records)
+                SELECT d.id, p.path, (SELECT COALESCE(MAX(ordinal), 0) FROM dataset_schema WHERE dataset_id = $1) + p.n, p.types, p.records
+                FROM datasets d CROSS JOIN unnest($3::text[], $4::integer[], $5::bigint[]) WITH ORDINALITY AS p(path, types, records, n)
+                WHERE d.id = $1 AND {fresh}
+                ON CONFLICT (dataset_id, path) DO UPDATE
+                SET types = dataset_schema.types | excluded.types, records = dataset_schema.records + excluded.records
+                """,
+                Guarded(
+                    ArrayOf(paths.Select(p => p.Path).ToArray(), NpgsqlDbType.Text),
+                    ArrayOf(paths.Select(p => (int)p.Types).ToArray(), NpgsqlDbType.Integer),
+                    ArrayOf(paths.Select(p => p.Records).ToArray(), NpgsqlDbType.Bigint))));
+        }
+
+        if (records.Count > 0 || rejections.Count > 0)
+        {
+            append.BatchCommands.Add(BatchCommand(
+                $"UPDATE datasets SET record_count = record_count + $3, rejected_count = rejected_count + $4, last_append_at = $5 WHERE id = $1 AND {fresh}",
+                Guarded(Long(records.Count), Long(rejections.Count), Time(batch.At))));
+        }
+
+        if (key is not null)
+        {
+            // Last, after the count moved on: the first offset is the new count less this append's records.
+            append.BatchCommands.Add(BatchCommand(
+                $"""
+                INSERT INTO idempotency_keys (dataset_id, key, first_offset, count, response, at)
+                SELECT d.id, $2, d.record_count - $3, $3, $4, $5 FROM datasets d
+                WHERE d.id = $1 AND {fresh}
+                """,
+                Guarded(Int(records.Count), Text(batch.IdempotentResponse), Time(batch.At))));
+        }
+    }
+
     private static string SourceText(DatasetSource source) => source switch
     {
         DatasetSource.Upload => "upload",
@@ -207,6 +283,41 @@ internal sealed class PostgresDatasetStore(NpgsqlDataSource source) : IDatasetSt
         "response" => DatasetSource.Response,
         _ => DatasetSource.Upload,
     };
+
+    private async Task<AppendResult> AppendWithCopyAsync(long datasetId, RecordBatch batch, CancellationToken cancellationToken)
+    {
+        var connection = await source.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            await using (transaction.ConfigureAwait(false))
+            {
+                var (first, replay) = await LockAsync(connection, transaction, datasetId, batch.IdempotencyKey, cancellationToken).ConfigureAwait(false);
+                if (replay is not null)
+                {
+                    return replay;
+                }
+
+                var records = batch.Records;
+                await using (var write = new NpgsqlBatch(connection, transaction))
+                {
+                    if (records.Count > 0)
+                    {
+                        await CopyAsync(connection, datasetId, first, records, cancellationToken).ConfigureAwait(false);
+                    }
+
+                    AddRest(write, datasetId, first, batch);
+                    if (write.BatchCommands.Count > 0)
+                    {
+                        await write.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                    }
+                }
+
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                return new AppendResult(first, records.Count, first + records.Count, Replayed: false);
+            }
+        }
+    }
 
     /// <summary>
     /// Locks the dataset's row and reads its record count (the first offset of this append) and, with a key, the
