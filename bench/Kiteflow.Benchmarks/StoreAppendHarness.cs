@@ -7,10 +7,9 @@ using Kiteflow.Storage.Sqlite;
 namespace Kiteflow.Benchmarks;
 
 /// <summary>
-/// Appends straight to each store (no HTTP, no parsing) one batch after another, at batch sizes 1, 10, 100 and 1,000,
-/// and for PostgreSQL both ways of writing the records — binary COPY, and one INSERT … SELECT FROM unnest(bytea[]) sent
-/// with the rest of the append — which is how <c>PostgresKiteflowStore</c>'s append method was chosen. Records are the
-/// ingest harness's (~230 bytes), split into lines before the clock starts.
+/// Appends straight to each store (no HTTP, no parsing) one batch after another, at batch sizes 1, 10, 100 and 1,000:
+/// what one append costs, and how it scales with the batch. Records are the ingest harness's (~230 bytes), split into
+/// lines before the clock starts. (At commit 95d46d5 it also compared PostgreSQL's binary COPY; see docs/BENCHMARKS.md.)
 /// </summary>
 internal static class StoreAppendHarness
 {
@@ -20,8 +19,8 @@ internal static class StoreAppendHarness
     {
         var records = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 200_000;
         string[] stores = args.Length > 1 ? args[1..] : ["sqlite", "postgres-unflushed", "postgres"];
-        Console.WriteLine("| store | method | batch | appends | rec/s | ms per append |");
-        Console.WriteLine("|---|---|---|---|---|---|");
+        Console.WriteLine("| store | batch | appends | rec/s | ms per append |");
+        Console.WriteLine("|---|---|---|---|---|");
         try
         {
             foreach (var spec in stores)
@@ -31,35 +30,26 @@ internal static class StoreAppendHarness
                     ? (IKiteflowStore)SqliteKiteflowStore.Open(Path.Combine(bench.DataDirectory, "kiteflow.db"))
                     : PostgresKiteflowStore.Open(bench.ServerStore);
                 await store.MigrateAsync(CancellationToken.None);
-                PostgresAppendMethod?[] methods = store is PostgresKiteflowStore ? [PostgresAppendMethod.Copy, PostgresAppendMethod.Unnest] : [null];
                 foreach (var size in BatchSizes)
                 {
                     // Fewer records for small batches: the cost there is per append, and 200,000 single-record commits say nothing more than 2,000.
                     var count = size switch { 1 => records / 100, 10 => records / 10, 100 => records / 2, _ => records };
                     var batches = Batches(count, size);
-                    foreach (var method in methods)
+                    var warmup = await NewDatasetAsync(store, $"warmup-{size}");
+                    foreach (var batch in batches.Take(20))
                     {
-                        if (method is { } m)
-                        {
-                            ((PostgresKiteflowStore)store).AppendMethod = m;
-                        }
-
-                        var warmup = await NewDatasetAsync(store, $"warmup-{size}-{method}");
-                        foreach (var batch in batches.Take(20))
-                        {
-                            await store.Datasets.AppendAsync(warmup.Id, batch, CancellationToken.None);
-                        }
-
-                        var dataset = await NewDatasetAsync(store, $"timed-{size}-{method}");
-                        var stopwatch = Stopwatch.StartNew();
-                        foreach (var batch in batches)
-                        {
-                            await store.Datasets.AppendAsync(dataset.Id, batch, CancellationToken.None);
-                        }
-
-                        var elapsed = stopwatch.Elapsed;
-                        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {bench.Name} | {method?.ToString().ToLowerInvariant() ?? "—"} | {size:N0} | {batches.Count:N0} | {count / elapsed.TotalSeconds:N0} | {elapsed.TotalMilliseconds / batches.Count:N2} |"));
+                        await store.Datasets.AppendAsync(warmup.Id, batch, CancellationToken.None);
                     }
+
+                    var dataset = await NewDatasetAsync(store, $"timed-{size}");
+                    var stopwatch = Stopwatch.StartNew();
+                    foreach (var batch in batches)
+                    {
+                        await store.Datasets.AppendAsync(dataset.Id, batch, CancellationToken.None);
+                    }
+
+                    var elapsed = stopwatch.Elapsed;
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {bench.Name} | {size:N0} | {batches.Count:N0} | {count / elapsed.TotalSeconds:N0} | {elapsed.TotalMilliseconds / batches.Count:N2} |"));
                 }
             }
         }

@@ -6,17 +6,16 @@ using static Kiteflow.Storage.Postgres.Store.PostgresCommands;
 namespace Kiteflow.Storage.Postgres.Store;
 
 /// <summary>
-/// Datasets and records in PostgreSQL. An append locks its dataset's row (<c>FOR NO KEY UPDATE</c>) first, in its own
-/// transaction, and takes its offsets from the row's record count: appends to one dataset — from any number of
-/// connections and processes — run one after another, so offsets never repeat or skip, and an idempotency key is
-/// looked up only once the lock is held, so a concurrent repeat finds the first append's key and appends nothing.
+/// Datasets and records in PostgreSQL. An append is one round trip: a batch of statements PostgreSQL runs as one
+/// transaction, whose first statement locks the dataset's row (<c>FOR NO KEY UPDATE</c>) and whose writes take their
+/// offsets from that row's record count. So appends to one dataset — from any number of connections and processes —
+/// run one after another and offsets never repeat or skip; and an idempotency key is looked up only once the lock is
+/// held, so a concurrent repeat finds the first append's key and appends nothing. Records are written with one
+/// <c>INSERT … SELECT FROM unnest($::bytea[])</c>, measured faster than binary COPY (docs/BENCHMARKS.md).
 /// </summary>
 internal sealed class PostgresDatasetStore(NpgsqlDataSource source) : IDatasetStore
 {
     private const string Columns = "id, name, source, record_count, rejected_count, ingest_key_hash, ingest_key_prefix, require_signature, created_at, last_append_at";
-
-    /// <summary>How the records of an append are written; see docs/BENCHMARKS.md for the measurements.</summary>
-    internal PostgresAppendMethod AppendMethod { get; set; } = PostgresAppendMethod.Unnest;
 
     public Task<DatasetRow> CreateAsync(NewDataset dataset, CancellationToken cancellationToken)
     {
@@ -110,11 +109,6 @@ internal sealed class PostgresDatasetStore(NpgsqlDataSource source) : IDatasetSt
     public async Task<AppendResult> AppendAsync(long datasetId, RecordBatch batch, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        if (AppendMethod == PostgresAppendMethod.Copy)
-        {
-            return await AppendWithCopyAsync(datasetId, batch, cancellationToken).ConfigureAwait(false);
-        }
-
         await using var append = source.CreateBatch();
         Add(append, datasetId, batch);
         await using var reader = await append.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -283,153 +277,6 @@ internal sealed class PostgresDatasetStore(NpgsqlDataSource source) : IDatasetSt
         "response" => DatasetSource.Response,
         _ => DatasetSource.Upload,
     };
-
-    private async Task<AppendResult> AppendWithCopyAsync(long datasetId, RecordBatch batch, CancellationToken cancellationToken)
-    {
-        var connection = await source.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using (connection.ConfigureAwait(false))
-        {
-            var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-            await using (transaction.ConfigureAwait(false))
-            {
-                var (first, replay) = await LockAsync(connection, transaction, datasetId, batch.IdempotencyKey, cancellationToken).ConfigureAwait(false);
-                if (replay is not null)
-                {
-                    return replay;
-                }
-
-                var records = batch.Records;
-                await using (var write = new NpgsqlBatch(connection, transaction))
-                {
-                    if (records.Count > 0)
-                    {
-                        await CopyAsync(connection, datasetId, first, records, cancellationToken).ConfigureAwait(false);
-                    }
-
-                    AddRest(write, datasetId, first, batch);
-                    if (write.BatchCommands.Count > 0)
-                    {
-                        await write.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-                    }
-                }
-
-                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-                return new AppendResult(first, records.Count, first + records.Count, Replayed: false);
-            }
-        }
-    }
-
-    /// <summary>
-    /// Locks the dataset's row and reads its record count (the first offset of this append) and, with a key, the
-    /// key's earlier append: one round trip. Under READ COMMITTED the key's lookup runs after the lock is granted,
-    /// with a snapshot taken then, so it sees an append that held the lock before.
-    /// </summary>
-    private static async Task<(long First, AppendResult? Replay)> LockAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, long datasetId, string? key, CancellationToken cancellationToken)
-    {
-        await using var read = new NpgsqlBatch(connection, transaction);
-        read.BatchCommands.Add(BatchCommand("SELECT record_count FROM datasets WHERE id = $1 FOR NO KEY UPDATE", Long(datasetId)));
-        if (key is not null)
-        {
-            read.BatchCommands.Add(BatchCommand("SELECT first_offset, count, response FROM idempotency_keys WHERE dataset_id = $1 AND key = $2", Long(datasetId), Text(key)));
-        }
-
-        await using var reader = await read.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            throw new StoreConflictException(StoreConflict.NotFound, "the dataset was deleted.");
-        }
-
-        var first = reader.GetInt64(0);
-        if (key is not null && await reader.NextResultAsync(cancellationToken).ConfigureAwait(false) && await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            return (first, new AppendResult(reader.GetInt64(0), reader.GetInt32(1), first, Replayed: true, NullableString(reader, 2)));
-        }
-
-        return (first, null);
-    }
-
-    /// <summary>Binary COPY of the records into the append's transaction.</summary>
-    private static async Task CopyAsync(NpgsqlConnection connection, long datasetId, long first, IReadOnlyList<ReadOnlyMemory<byte>> records, CancellationToken cancellationToken)
-    {
-        var importer = await connection.BeginBinaryImportAsync("COPY records (dataset_id, record_offset, json) FROM STDIN (FORMAT BINARY)", cancellationToken).ConfigureAwait(false);
-        await using (importer.ConfigureAwait(false))
-        {
-            for (var i = 0; i < records.Count; i++)
-            {
-                await importer.StartRowAsync(cancellationToken).ConfigureAwait(false);
-                await importer.WriteAsync(datasetId, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
-                await importer.WriteAsync(first + i, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
-                await importer.WriteAsync(records[i], NpgsqlDbType.Bytea, cancellationToken).ConfigureAwait(false);
-            }
-
-            await importer.CompleteAsync(cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>The rest of an append, sent together: read rejections, the schema merge, the counts, the idempotency key.</summary>
-    private static void AddRest(NpgsqlBatch write, long datasetId, long first, RecordBatch batch)
-    {
-        var at = batch.At;
-        if (batch.Rejections.Count > 0)
-        {
-            var rejections = batch.Rejections;
-            write.BatchCommands.Add(BatchCommand(
-                """
-                INSERT INTO read_rejections (dataset_id, line, item, message, origin, at)
-                SELECT $1, r.line, r.item, r.message, r.origin, $6
-                FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[]) WITH ORDINALITY AS r(line, item, message, origin, n)
-                ORDER BY r.n
-                """,
-                Long(datasetId),
-                ArrayOf(rejections.Select(r => r.Line).ToArray(), NpgsqlDbType.Bigint),
-                ArrayOf(rejections.Select(r => r.Item).ToArray(), NpgsqlDbType.Bigint),
-                ArrayOf(rejections.Select(r => r.Message).ToArray(), NpgsqlDbType.Text),
-                ArrayOf(rejections.Select(r => r.Origin).ToArray(), NpgsqlDbType.Text),
-                Time(at)));
-        }
-
-        if (batch.Schema is { Paths.Count: > 0 } schema)
-        {
-            // One statement for every path; ON CONFLICT may touch a row once per statement, so repeats are merged first.
-            var paths = Merge(schema.Paths);
-
-            // New paths take ordinals after every existing one, in the batch's first-seen order.
-            write.BatchCommands.Add(BatchCommand(
-                """
-                INSERT INTO dataset_schema (dataset_id, path, ordinal, types, records)
-                SELECT $1, p.path, (SELECT COALESCE(MAX(ordinal), 0) FROM dataset_schema WHERE dataset_id = $1) + p.n, p.types, p.records
-                FROM unnest($2::text[], $3::integer[], $4::bigint[]) WITH ORDINALITY AS p(path, types, records, n)
-                ON CONFLICT (dataset_id, path) DO UPDATE
-                SET types = dataset_schema.types | excluded.types, records = dataset_schema.records + excluded.records
-                """,
-                Long(datasetId),
-                ArrayOf(paths.Select(p => p.Path).ToArray(), NpgsqlDbType.Text),
-                ArrayOf(paths.Select(p => (int)p.Types).ToArray(), NpgsqlDbType.Integer),
-                ArrayOf(paths.Select(p => p.Records).ToArray(), NpgsqlDbType.Bigint)));
-        }
-
-        if (batch.Records.Count > 0 || batch.Rejections.Count > 0)
-        {
-            write.BatchCommands.Add(BatchCommand(
-                "UPDATE datasets SET record_count = record_count + $2, rejected_count = rejected_count + $3, last_append_at = $4 WHERE id = $1",
-                Long(datasetId),
-                Long(batch.Records.Count),
-                Long(batch.Rejections.Count),
-                Time(at)));
-        }
-
-        if (batch.IdempotencyKey is { } key)
-        {
-            write.BatchCommands.Add(BatchCommand(
-                "INSERT INTO idempotency_keys (dataset_id, key, first_offset, count, response, at) VALUES ($1, $2, $3, $4, $5, $6)",
-                Long(datasetId),
-                Text(key),
-                Long(first),
-                Int(batch.Records.Count),
-                Text(batch.IdempotentResponse),
-                Time(at)));
-        }
-    }
 
     private static List<SchemaPath> Merge(IReadOnlyList<SchemaPath> paths)
     {

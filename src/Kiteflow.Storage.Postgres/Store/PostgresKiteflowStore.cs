@@ -18,12 +18,11 @@ namespace Kiteflow.Storage.Postgres.Store;
 public sealed class PostgresKiteflowStore : IKiteflowStore
 {
     private readonly PostgresDatabase _database;
-    private readonly PostgresDatasetStore _datasets;
 
     private PostgresKiteflowStore(PostgresDatabase database)
     {
         _database = database;
-        _datasets = new PostgresDatasetStore(database.DataSource);
+        Datasets = new PostgresDatasetStore(database.DataSource);
         Users = new PostgresUserStore(database.DataSource);
         Credentials = new PostgresCredentialStore(database.DataSource);
         Destinations = new PostgresDestinationStore(database.DataSource);
@@ -32,7 +31,7 @@ public sealed class PostgresKiteflowStore : IKiteflowStore
     }
 
     /// <inheritdoc />
-    public IDatasetStore Datasets => _datasets;
+    public IDatasetStore Datasets { get; }
 
     /// <inheritdoc />
     public IUserStore Users { get; }
@@ -51,12 +50,6 @@ public sealed class PostgresKiteflowStore : IKiteflowStore
 
     /// <summary>The connection string (its text form masks the password).</summary>
     public PostgresConnectionString ConnectionString => _database.ConnectionString;
-
-    internal PostgresAppendMethod AppendMethod
-    {
-        get => _datasets.AppendMethod;
-        set => _datasets.AppendMethod = value;
-    }
 
     /// <summary>Opens the store on <paramref name="connectionString"/> (nothing connects until the first use).</summary>
     /// <param name="connectionString">The database; see <see cref="PostgresConnectionString"/>.</param>
