@@ -28,6 +28,14 @@ internal sealed class PostgresDatabase : IAsyncDisposable, IDisposable
         ConnectionString = connectionString;
         var builder = new NpgsqlDataSourceBuilder(connectionString.ToNpgsqlConnectionString());
         builder.UseLoggerFactory(loggerFactory);
+
+        // Kiteflow runs a few dozen statements over and over (an append is the same five): prepared once per
+        // connection, each skips parsing and planning after the first use. The connection string can still say otherwise.
+        if (builder.ConnectionStringBuilder.MaxAutoPrepare == 0)
+        {
+            builder.ConnectionStringBuilder.MaxAutoPrepare = 64;
+        }
+
         DataSource = builder.Build();
         _migrator = new PostgresMigrator(connectionString, migrations, loggerFactory.CreateLogger<PostgresMigrator>());
     }
