@@ -25,8 +25,8 @@ which=("$@")
 for b in "${which[@]}"; do
   echo "=== $b"
   case "$b" in
-    # The generated benchmark project builds the whole server (Orleans included): on a busy machine that takes
-    # longer than BenchmarkDotNet's default two minutes.
+    # BenchmarkDotNet builds its own project (the whole server, Orleans included), which can take over its
+    # default 2 minutes on a busy shared machine.
     planner) dotnet "$bench" planner --filter '*' --buildTimeout 900 ;;
     ingest) dotnet "$bench" ingest 1000000 4 sqlite postgres-unflushed postgres ;;
     store-append) dotnet "$bench" store-append 200000 sqlite postgres-unflushed postgres ;;

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 
 namespace Kiteflow.Benchmarks;
 
@@ -10,7 +11,13 @@ internal static class BenchSupport
 {
     public static string Root { get; } = FindRoot();
 
-    public static string Cli => Path.Combine(Root, "src", "Kiteflow.Cli", "bin", "Release", "net10.0", "kiteflow.dll");
+    /// <summary>
+    /// The built CLI; <c>KITEFLOW_BENCH_CLI</c> points the harnesses at another build (say, an older commit's,
+    /// to find which change moved a figure).
+    /// </summary>
+    public static string Cli => Environment.GetEnvironmentVariable("KITEFLOW_BENCH_CLI") is { Length: > 0 } other
+        ? other
+        : Path.Combine(Root, "src", "Kiteflow.Cli", "bin", "Release", "net10.0", "kiteflow.dll");
 
     public static string WorkDirectory
     {
@@ -32,19 +39,31 @@ internal static class BenchSupport
     /// <summary>Runs kiteflow with <paramref name="args"/>; returns its wall time, peak resident memory (VmHWM) and output.</summary>
     public static (TimeSpan Elapsed, long PeakBytes, string Output) RunKiteflow(IEnumerable<string> args, IDictionary<string, string> environment)
     {
+        var (run, output) = RunMeasured(Cli, args, environment);
+        return (run.Elapsed, run.PeakBytes, output);
+    }
+
+    /// <summary>
+    /// Runs <c>dotnet <paramref name="assembly"/> <paramref name="args"/></c> as a whole process: its wall time,
+    /// peak resident memory (VmHWM, sampled every 50 ms) and CPU time (user + system, exact: the kernel's
+    /// account of the reaped child), and what it wrote to standard output.
+    /// </summary>
+    public static (ProcessRun Run, string Output) RunMeasured(string assembly, IEnumerable<string> args, IDictionary<string, string>? environment = null)
+    {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Cli);
+        start.ArgumentList.Add(assembly);
         foreach (var arg in args)
         {
             start.ArgumentList.Add(arg);
         }
 
-        foreach (var (name, value) in environment)
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
         {
             start.Environment[name] = value;
         }
 
         start.Environment["CI"] = "true";
+        var cpuBefore = ChildrenCpu();
         var stopwatch = Stopwatch.StartNew();
         using var process = Process.Start(start)!;
         var output = process.StandardOutput.ReadToEndAsync();
@@ -58,11 +77,40 @@ internal static class BenchSupport
         var elapsed = stopwatch.Elapsed;
         if (process.ExitCode != 0)
         {
-            throw new InvalidOperationException($"kiteflow exited {process.ExitCode}: {output.Result}\n{error.Result}");
+            throw new InvalidOperationException($"{Path.GetFileName(assembly)} exited {process.ExitCode}: {output.Result}\n{error.Result}");
         }
 
-        return (elapsed, peak, output.Result);
+        return (new ProcessRun(elapsed, peak, ChildrenCpu() - cpuBefore), output.Result);
     }
+
+    /// <summary>
+    /// CPU time (user + system) of every child process reaped so far: the kernel adds a child's times here
+    /// when its parent waits for it, so the difference around one run is that run's own CPU time.
+    /// </summary>
+    public static TimeSpan ChildrenCpu()
+    {
+        const int RusageChildren = -1;
+        if (GetRusage(RusageChildren, out var usage) != 0)
+        {
+            throw new InvalidOperationException("getrusage failed: " + Marshal.GetLastPInvokeError());
+        }
+
+        return TimeSpan.FromMicroseconds((usage.UserSeconds + usage.SystemSeconds) * 1_000_000.0 + usage.UserMicroseconds + usage.SystemMicroseconds);
+    }
+
+    /// <summary>A live process's CPU time so far (user + system), from /proc/PID/stat.</summary>
+    public static TimeSpan ProcessCpu(int pid)
+    {
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+
+        // After the command's closing parenthesis: state is field 3, utime 14 and stime 15, in clock ticks (100 a second on Linux).
+        var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+        return TimeSpan.FromSeconds(ticks / 100.0);
+    }
+
+    [DllImport("libc", EntryPoint = "getrusage", SetLastError = true)]
+    private static extern int GetRusage(int who, out Rusage usage);
 
     /// <summary>The process's peak resident set (VmHWM), 0 once it is gone.</summary>
     public static long PeakResident(int pid)
@@ -118,4 +166,30 @@ internal static class BenchSupport
 
         throw new InvalidOperationException("Kiteflow.slnx not found");
     }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct Rusage
+    {
+        public long UserSeconds;
+        public long UserMicroseconds;
+        public long SystemSeconds;
+        public long SystemMicroseconds;
+        public long MaxRss;
+        public long Ixrss;
+        public long Idrss;
+        public long Isrss;
+        public long Minflt;
+        public long Majflt;
+        public long Nswap;
+        public long Inblock;
+        public long Oublock;
+        public long Msgsnd;
+        public long Msgrcv;
+        public long Nsignals;
+        public long Nvcsw;
+        public long Nivcsw;
+    }
 }
+
+/// <summary>One contender's run as a whole process: wall time, peak resident memory, CPU time (user + system).</summary>
+internal readonly record struct ProcessRun(TimeSpan Elapsed, long PeakBytes, TimeSpan Cpu);

@@ -23,12 +23,24 @@ internal static class DeliveryHarness
     {
         var batched = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 1_000_000;
         var single = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 100_000;
+        var runs = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 1;
         using var nginx = Nginx.Start();
-        Console.WriteLine($"receiver: nginx on {nginx.BaseAddress} (return 201); concurrency {Concurrency}; pacing off");
-        Console.WriteLine("| scenario | records | requests | baseline rec/s | kiteflow rec/s | ratio | kiteflow peak RSS | syslog-ng rec/s | syslog-ng ratio | syslog-ng peak RSS |");
-        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-        Measure($"{batched:N0} records, 100 per request", batched, nginx.BaseAddress, batchSize: 100);
-        Measure($"{single:N0} records, 1 per request", single, nginx.BaseAddress, batchSize: null);
+        Console.WriteLine($"receiver: nginx on {nginx.BaseAddress} (return 201); concurrency {Concurrency}; pacing off; kiteflow: {BenchSupport.Cli}");
+        Console.WriteLine("| run | scenario | contender | rec/s | kiteflow ÷ it | CPU-s per 100k | peak RSS | load (1 min) |");
+        Console.WriteLine("|---|---|---|---:|---:|---:|---:|---:|");
+        for (var run = 1; run <= runs; run++)
+        {
+            if (batched > 0)
+            {
+                Measure(run, $"{batched:N0} records, 100 per request", batched, nginx.BaseAddress, batchSize: 100);
+            }
+
+            if (single > 0)
+            {
+                Measure(run, $"{single:N0} records, 1 per request", single, nginx.BaseAddress, batchSize: null);
+            }
+        }
+
         return 0;
     }
 
@@ -39,40 +51,58 @@ internal static class DeliveryHarness
         using var nginx = Nginx.Start();
         var input = BenchSupport.Records(records);
         var destination = WriteDestination(100);
-        var (elapsed, peak, _) = Send(destination, input, nginx.BaseAddress);
-        Console.WriteLine($"input {new FileInfo(input).Length / (1024.0 * 1024 * 1024):N2} GiB, {records:N0} records, 100 per request: {elapsed.TotalSeconds:N1} s, {records / elapsed.TotalSeconds:N0} rec/s, peak RSS {peak / (1024 * 1024):N0} MiB");
+        var run = Send(destination, input, nginx.BaseAddress);
+        Console.WriteLine($"input {new FileInfo(input).Length / (1024.0 * 1024 * 1024):N2} GiB, {records:N0} records, 100 per request: {run.Elapsed.TotalSeconds:N1} s, {records / run.Elapsed.TotalSeconds:N0} rec/s, {run.Cpu.TotalSeconds * 100_000 / records:N2} CPU-s per 100k, peak RSS {run.PeakBytes / (1024 * 1024):N0} MiB");
         return 0;
     }
 
-    private static void Measure(string name, int records, Uri receiver, int? batchSize)
+    /// <summary>
+    /// One scenario, each contender as a whole process in turn: the bare loop over ready-made bodies, the parsing
+    /// baseline, kiteflow, syslog-ng. Prints a row per contender: its rate, kiteflow's rate over it, its CPU time
+    /// (user + system) per 100,000 records, its peak resident memory, and the machine's load when it finished.
+    /// </summary>
+    private static void Measure(int run, string name, int records, Uri receiver, int? batchSize)
     {
         var input = BenchSupport.Records(records);
         var destination = WriteDestination(batchSize);
-        var (bodiesFile, requestCount) = PlanBodies(destination, input, receiver);
-        var baseline = RunBaselineProcess(bodiesFile);
-        var (elapsed, peak, _) = Send(destination, input, receiver);
-        File.Delete(bodiesFile);
-        var baselineRate = records / baseline.TotalSeconds;
-        var kiteflowRate = records / elapsed.TotalSeconds;
-        var peer = "| — | — | — |";
-        if (SyslogNg.IsInstalled)
+        var (bodiesFile, _) = PlanBodies(destination, input, receiver);
+        var harness = typeof(DeliveryHarness).Assembly.Location;
+        var results = new List<(string Contender, ProcessRun Run, string Load)>();
+        try
         {
-            var (syslogElapsed, syslogPeak) = SyslogNg.Run(input, receiver, records, batchSize ?? 1, Concurrency);
-            var syslogRate = records / syslogElapsed.TotalSeconds;
-            peer = $"| {syslogRate:N0} | {syslogRate / baselineRate:N2} | {syslogPeak / (1024 * 1024):N0} MiB |";
+            results.Add(("bare HttpClient loop (bodies made beforehand)", BenchSupport.RunMeasured(harness, ["baseline-post", bodiesFile]).Run, Load()));
+        }
+        finally
+        {
+            File.Delete(bodiesFile);
         }
 
-        Console.WriteLine($"| {name} | {records:N0} | {requestCount:N0} | {baselineRate:N0} | {kiteflowRate:N0} | {kiteflowRate / baselineRate:N2} | {peak / (1024 * 1024):N0} MiB {peer}");
+        string[] parsing = ["baseline-parse", input, receiver.ToString(), (batchSize ?? 0).ToString(CultureInfo.InvariantCulture), Concurrency.ToString(CultureInfo.InvariantCulture), Token];
+        results.Add(("parsing baseline (Utf8JsonReader → Utf8JsonWriter)", BenchSupport.RunMeasured(harness, parsing).Run, Load()));
+        var kiteflow = Send(destination, input, receiver);
+        results.Add(("**kiteflow send**", kiteflow, Load()));
+        if (SyslogNg.IsInstalled)
+        {
+            results.Add(("syslog-ng http()", SyslogNg.Run(input, receiver, records, batchSize ?? 1, Concurrency), Load()));
+        }
+
+        foreach (var (contender, result, load) in results)
+        {
+            var ratio = result == kiteflow ? "—" : (result.Elapsed.TotalSeconds / kiteflow.Elapsed.TotalSeconds).ToString("N2", CultureInfo.InvariantCulture);
+            Console.WriteLine($"| {run} | {name} | {contender} | {records / result.Elapsed.TotalSeconds:N0} | {ratio} | {result.Cpu.TotalSeconds * 100_000 / records:N2} | {result.PeakBytes / (1024 * 1024):N0} MiB | {load} |");
+        }
     }
 
-    private static (TimeSpan Elapsed, long Peak, string Output) Send(string destination, string input, Uri receiver)
+    /// <summary>The 1-minute load average: the machine is shared, and a figure means little without it.</summary>
+    private static string Load() => File.ReadAllText("/proc/loadavg").Split(' ')[0];
+
+    private static ProcessRun Send(string destination, string input, Uri receiver)
     {
         var ledger = Path.Combine(BenchSupport.WorkDirectory, $"ledger-{Guid.NewGuid():N}.db");
         try
         {
-            return BenchSupport.RunKiteflow(
-                ["send", "-d", destination, "-i", input, "--api-base", receiver.ToString(), "--ledger", ledger],
-                new Dictionary<string, string> { ["BUILDKITE_API_TOKEN"] = Token, ["KITEFLOW_HOME"] = BenchSupport.WorkDirectory });
+            string[] args = ["send", "-d", destination, "-i", input, "--api-base", receiver.ToString(), "--ledger", ledger];
+            return BenchSupport.RunMeasured(BenchSupport.Cli, args, new Dictionary<string, string> { ["BUILDKITE_API_TOKEN"] = Token, ["KITEFLOW_HOME"] = BenchSupport.WorkDirectory }).Run;
         }
         finally
         {
@@ -135,19 +165,6 @@ internal static class DeliveryHarness
         }
 
         return (path, count);
-    }
-
-    private static TimeSpan RunBaselineProcess(string bodiesFile)
-    {
-        var stopwatch = Stopwatch.StartNew();
-        using var process = Process.Start(new ProcessStartInfo("dotnet", [typeof(DeliveryHarness).Assembly.Location, "baseline-post", bodiesFile]) { RedirectStandardError = true })!;
-        process.WaitForExit();
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException("the baseline failed: " + process.StandardError.ReadToEnd());
-        }
-
-        return stopwatch.Elapsed;
     }
 
     /// <summary>

@@ -3,8 +3,8 @@ using Kiteflow.Benchmarks;
 
 // dotnet run -c Release --project bench/Kiteflow.Benchmarks -- planner   (BenchmarkDotNet)
 // dotnet run -c Release --project bench/Kiteflow.Benchmarks -- preview   (end-to-end: preview of a 1 GB file)
-// dotnet run -c Release --project bench/Kiteflow.Benchmarks -- delivery  (end-to-end: send against nginx vs a bare HttpClient loop)
-// dotnet run -c Release --project bench/Kiteflow.Benchmarks -- pacing    (end-to-end: send against the sandbox at 20 requests per 2 s)
+// dotnet run -c Release --project bench/Kiteflow.Benchmarks -- delivery [BATCHED SINGLE RUNS]  (end-to-end: send against nginx vs two baselines and syslog-ng)
+// dotnet run -c Release --project bench/Kiteflow.Benchmarks -- pacing [org|user|user-small|generous]  (end-to-end: send against the sandbox with its limits scaled down, or generous)
 // dotnet run -c Release --project bench/Kiteflow.Benchmarks -- ingest [RECORDS] [IN-FLIGHT] [STORE...]  (server: POST /ingest vs appending to the store; STORE: sqlite, postgres, postgres-unflushed, postgres://…)
 // dotnet run -c Release --project bench/Kiteflow.Benchmarks -- store-append [RECORDS] [STORE...]  (appends straight to the store by batch size; PostgreSQL's COPY vs INSERT … unnest)
 var which = args.Length > 0 ? args[0] : "planner";
@@ -21,6 +21,9 @@ switch (which)
         return await PacingHarness.RunAsync(args[1..]);
     case "baseline-post":
         return DeliveryHarness.BaselinePost(args[1..]);
+    case "baseline-parse":
+        // baseline-parse INPUT API-BASE BATCH-SIZE CONCURRENCY TOKEN: the delivery benchmark's parsing baseline
+        return ParsingBaseline.Run(args[1..]);
     case "plan-bodies":
         // plan-bodies DESTINATION INPUT API-BASE: writes the bodies the baseline posts, for profiling by hand
         Console.WriteLine(DeliveryHarness.PlanBodies(args[1], args[2], new Uri(args[3])).Path);

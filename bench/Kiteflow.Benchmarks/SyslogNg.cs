@@ -13,7 +13,7 @@ internal static class SyslogNg
 {
     public static bool IsInstalled => File.Exists("/usr/sbin/syslog-ng");
 
-    public static (TimeSpan Elapsed, long PeakBytes) Run(string input, Uri receiver, int records, int batchLines, int workers)
+    public static ProcessRun Run(string input, Uri receiver, int records, int batchLines, int workers)
     {
         var directory = Directory.CreateTempSubdirectory("kiteflow-syslog-ng-").FullName;
         var config = Path.Combine(directory, "syslog-ng.conf");
@@ -48,7 +48,8 @@ internal static class SyslogNg
                 peak = Math.Max(peak, BenchSupport.PeakResident(process.Id));
                 if (Written(control) >= records)
                 {
-                    return (stopwatch.Elapsed, peak);
+                    // Read while it still runs: syslog-ng never exits on its own, and once killed its times are gone.
+                    return new ProcessRun(stopwatch.Elapsed, peak, BenchSupport.ProcessCpu(process.Id));
                 }
 
                 if (stopwatch.Elapsed > TimeSpan.FromMinutes(30))

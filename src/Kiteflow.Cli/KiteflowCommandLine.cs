@@ -51,6 +51,11 @@ internal static class KiteflowCommandLine
                 return ExitCodes.InvalidSettings;
             }
 
+            if (HandlesSignals(parseResult.CommandResult.Command))
+            {
+                configuration.ProcessTerminationTimeout = null;
+            }
+
             return await parseResult.InvokeAsync(configuration).ConfigureAwait(false);
         }
         catch (Exception e)
@@ -97,4 +102,10 @@ internal static class KiteflowCommandLine
     /// <summary>A message on one line, with anything that looks like a token hidden.</summary>
     private static string OneLine(string message) =>
         CredentialRules.HideTokens(string.Join(' ', message.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)));
+
+    /// <summary>
+    /// Whether <paramref name="command"/> handles SIGINT and SIGTERM itself (<see cref="StopSignals"/>): a delivery
+    /// stops in two stages, which System.CommandLine's one-stage handling would cut short.
+    /// </summary>
+    public static bool HandlesSignals(Command command) => command.Name is "send" or "demo";
 }

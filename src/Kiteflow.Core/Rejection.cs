@@ -32,6 +32,12 @@ public sealed record Rejection(long Record, long? Line, RejectionStage Stage, st
     /// <summary>The record as read (compact JSON), when it could be read.</summary>
     public string? RecordJson { get; init; }
 
+    /// <summary>
+    /// For a read rejection: the item's text as it stood in the input (invalid UTF-8 replaced by U+FFFD),
+    /// so it can be repaired and sent again; null when the item was too large to keep.
+    /// </summary>
+    public string? OriginalText { get; init; }
+
     /// <summary>The HTTP status Buildkite answered, for <see cref="RejectionStage.Http"/>.</summary>
     public int? Status { get; init; }
 

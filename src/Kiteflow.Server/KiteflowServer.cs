@@ -2,6 +2,7 @@ using Kiteflow.Delivery.Credentials;
 using Kiteflow.Server.Audit;
 using Kiteflow.Server.Credentials;
 using Kiteflow.Server.Datasets;
+using Kiteflow.Server.Delivery;
 using Kiteflow.Server.Endpoints;
 using Kiteflow.Server.Hosting;
 using Kiteflow.Server.Observability;
@@ -59,6 +60,7 @@ public static class KiteflowServer
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(30));
 
         ConfigureLogging(builder);
+        ConfigureOrleans(builder, options);
         ConfigureServices(builder.Services, options, paths);
         options.ConfigureBuilder?.Invoke(builder);
 
@@ -86,6 +88,27 @@ public static class KiteflowServer
         builder.Logging.AddFilter("System.Net.Http", LogLevel.Warning);
         builder.Logging.AddFilter("Npgsql", LogLevel.Warning);
         builder.Logging.AddFilter("Kiteflow.Server.Security.ApiKeyAuthenticationHandler", LogLevel.Warning);
+        builder.Logging.AddFilter("Orleans", LogLevel.Warning);
+    }
+
+    /// <summary>
+    /// Active destinations and the rate-limit budgets live in Orleans grains (issue 9): in one process, a silo of its own
+    /// on loopback with in-memory reminders; the store brings the destinations back on every start.
+    /// </summary>
+    private static void ConfigureOrleans(WebApplicationBuilder builder, ServerOptions options)
+    {
+        builder.UseOrleans(silo =>
+        {
+            silo.UseLocalhostClustering(options.SiloPort ?? FreeLoopbackPort(), options.GatewayPort ?? FreeLoopbackPort(), serviceId: "kiteflow", clusterId: "kiteflow");
+            silo.UseInMemoryReminderService();
+        });
+    }
+
+    private static int FreeLoopbackPort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static void ConfigureServices(IServiceCollection services, ServerOptions options, ServerPaths paths)
@@ -102,6 +125,9 @@ public static class KiteflowServer
         services.AddSingleton<LoginThrottle>();
         services.AddSingleton<EmbeddedSandbox>();
         services.AddHostedService<StartupTasks>();
+        services.AddSingleton<DeliveryServices>();
+        services.AddSingleton<DeliveryControl>();
+        services.AddHostedService<DeliveryStartup>();
 
         services.ConfigureHttpJsonOptions(json => ServerJson.Configure(json.SerializerOptions));
         services.Configure<RouteHandlerOptions>(route => route.ThrowOnBadRequest = true);
@@ -166,6 +192,7 @@ public static class KiteflowServer
         DatasetEndpoints.Map(api);
         CredentialEndpoints.Map(api);
         DestinationEndpoints.Map(api);
+        DestinationDeliveryEndpoints.Map(api);
         AuditEndpoints.Map(api);
         IngestEndpoints.Map(app);
 

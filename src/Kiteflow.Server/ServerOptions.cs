@@ -51,6 +51,15 @@ public sealed class ServerOptions
     /// <summary>How many records an upload appends per transaction. Default 5,000.</summary>
     public int UploadBatchRecords { get; set; } = 5_000;
 
+    /// <summary>The Orleans silo's port on loopback; null for a free one (the single-process default).</summary>
+    public int? SiloPort { get; set; }
+
+    /// <summary>The Orleans gateway's port on loopback; null for a free one.</summary>
+    public int? GatewayPort { get; set; }
+
+    /// <summary>When a destination is paused (or the server stops), how long its calls in flight get to be answered before they are cut. Default 10 s.</summary>
+    public TimeSpan DeliveryStopGracePeriod { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>The clock for timestamps. Default <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 

@@ -4,10 +4,6 @@ namespace Kiteflow.Storage;
 /// Everything the server keeps: one store, split into focused parts. Every implementation (SQLite, PostgreSQL) must
 /// pass the contract suite in tests/Kiteflow.Storage.Tests.
 /// </summary>
-/// <remarks>
-/// Room is left for the delivery side (ledger, runs, rejected records, per-destination cursors): they
-/// become further properties here and further migration steps, without changing the parts below.
-/// </remarks>
 public interface IKiteflowStore : IAsyncDisposable
 {
     /// <summary>Datasets, their records, read rejections and ingest idempotency keys.</summary>
@@ -21,6 +17,9 @@ public interface IKiteflowStore : IAsyncDisposable
 
     /// <summary>Destinations: dataset + credential + settings, with their state.</summary>
     IDestinationStore Destinations { get; }
+
+    /// <summary>Delivery: each destination's ledger, progress, runs and records not delivered.</summary>
+    IDeliveryStore Delivery { get; }
 
     /// <summary>The audit log.</summary>
     IAuditStore Audit { get; }

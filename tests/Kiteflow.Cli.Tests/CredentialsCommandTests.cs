@@ -202,6 +202,22 @@ public sealed class CredentialsCommandTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Add_WithAnotherMasterKeyThanTheStores_Exits1_AndStoresNothing()
+    {
+        Environment.SetEnvironmentVariable(CredentialStore.MasterKeyVariable, Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)));
+        await RunAsync("credentials", "add", "acme", "--token-env", Export("bkua_firstkey_0123456789abcdef"));
+        Environment.SetEnvironmentVariable(CredentialStore.MasterKeyVariable, Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)));
+
+        var (exitCode, output, error) = await RunAsync("credentials", "add", "other", "--token-env", Export("bkua_secondkey_0123456789abcdef"));
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains("another master key than KITEFLOW_MASTER_KEY ('acme' among them)", error);
+        Assert.DoesNotContain("Stored credential", output);
+        var (_, list, _) = await RunAsync("credentials", "list");
+        Assert.DoesNotContain("other", list);
+    }
+
+    [Fact]
     public async Task Add_MalformedMasterKey_Exits1SayingHowToMakeOne()
     {
         Environment.SetEnvironmentVariable(CredentialStore.MasterKeyVariable, "hunter2");

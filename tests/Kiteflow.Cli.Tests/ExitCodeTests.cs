@@ -49,6 +49,8 @@ public sealed class ExitCodeTests : IDisposable
         { ["preview", "-d", Destination, "-i", Input, "-n", "0"], "--limit: 0 is out of range" },
         { ["preview", "-d", Destination, "-i", Input, "--api-base", "ftp://example.com"], "--api-base: 'ftp://example.com' is not an http(s) URL" },
         { ["preview", "-d", Destination, "-i", Input, "--format", "yaml"], "--format: 'yaml' is not an input format" },
+        { ["preview", "-d", Destination, "-i", Input, "--threads", "0"], "--threads: 0 is out of range; give a whole number from 1 to 64" },
+        { ["preview", "-d", Destination, "-i", Input, "--threads", "many"], "--threads: 'many' is not a whole number" },
     };
 
     [Theory]
@@ -85,6 +87,7 @@ public sealed class ExitCodeTests : IDisposable
         { ["send", "-d", Destination, "-i", Input, "--credential", "../etc"], "--credential: '../etc' is not a credential name" },
         { ["send", "-d", Destination, "-i", Input, "--credential", "acme", "--token-env", "ACME_TOKEN"], "give --credential or --token-env, not both" },
         { ["send", "-d", Destination, "-i", Input, "--rejected", Input], "--rejected names the same file as --input" },
+        { ["send", "-d", Destination, "-i", Input, "--threads", "65"], "--threads: 65 is out of range; give a whole number from 1 to 64" },
     };
 
     [Theory]

@@ -105,6 +105,22 @@ public sealed class PreviewCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Preview_UnknownKeyAndBatchingError_DoNotHideHeaderErrors()
+    {
+        var destination = Write("bad.json", """{"url":"https://api.buildkite.com/v2/organizations/{org}/pipelines/{pipeline}/builds","retries":3,"headers":"Content-Type:text/plain","batching":{"enabled":true,"batchSize":0}}""");
+        var input = Write("in.jsonl", "{}");
+
+        var (exitCode, output, error) = await CliRunner.RunAsync("preview", "-d", destination, "-i", input);
+
+        Assert.Equal(2, exitCode);
+        Assert.Empty(output);
+        Assert.Contains("(3 problems)", error);
+        Assert.Contains("retries: Unknown setting", error);
+        Assert.Contains("batching.batchSize:", error);
+        Assert.Contains("headers: Content-Type is managed by Kiteflow", error);
+    }
+
+    [Fact]
     public async Task Preview_Text_ShowsRequestsRejectionsAndWarnings()
     {
         var input = Write("in.jsonl", """
@@ -129,6 +145,20 @@ public sealed class PreviewCommandTests : IDisposable
 
         using var document = JsonDocument.Parse(output);
         Assert.Equal("http://127.0.0.1:43121/v2/organizations/acme/pipelines/web/builds", document.RootElement.GetProperty("requests")[0].GetProperty("url").GetString());
+    }
+
+    [Fact]
+    public async Task PreviewJson_Threads_SamePreviewOnOneThreadAsOnSeveral()
+    {
+        string[] args = ["preview", "-d", CliRunner.Example("trigger-builds/destination.json"), "-i", CliRunner.Example("trigger-builds/builds.jsonl"), "--all", "--json"];
+
+        var one = await CliRunner.RunAsync([.. args, "--threads", "1"]);
+        var three = await CliRunner.RunAsync([.. args, "--threads", "3"]);
+
+        Assert.True(one.ExitCode == 0, one.Error);
+        Assert.Equal(one.Output, three.Output);
+        using var document = JsonDocument.Parse(one.Output);
+        Assert.Equal(24, document.RootElement.GetProperty("requests").GetArrayLength());
     }
 
     [Fact]
@@ -192,6 +222,121 @@ public sealed class PreviewCommandTests : IDisposable
         Assert.Contains("bodyTemplate.body: In \"Deployed {commit\": the '{' at character 10 is not closed by a '}'", error);
         Assert.Contains("bodyTemplate.style:", error);
         Assert.Contains("excludeAttributes: excludeAttributes has no effect with a bodyTemplate", error);
+    }
+
+    [Fact]
+    public async Task Preview_ScriptResultNested70Deep_RejectedAtScript_NotACrash()
+    {
+        var code = "function batch(records) { var o = { n: records.length }; for (var i = 1; i < 70; i++) { o = { a: o }; } return o; }";
+        var destination = Write("deep.json", JsonSerializer.Serialize(new { url = "https://api.buildkite.com/v2/bulk", batching = new { enabled = true, algorithm = "code", code } }));
+        var input = Write("in.jsonl", "{\"id\":1}\n{\"id\":2}\n");
+
+        var (exitCode, output, error) = await CliRunner.RunAsync("preview", "-d", destination, "-i", input);
+
+        Assert.True(exitCode == 0, error);
+        Assert.Contains("[script] The batching script failed: batch() returned a value nested deeper than 64 levels; flatten it.", output);
+        Assert.Contains("Nothing was sent.", output);
+    }
+
+    [Theory]
+    [InlineData("json-array")]
+    [InlineData("property")]
+    public async Task Preview_BatchOfRecordsNested64Deep_ShowsTheBody(string algorithm)
+    {
+        var destination = Write("batch.json", JsonSerializer.Serialize(new { url = "https://api.buildkite.com/v2/bulk", batching = new { enabled = true, algorithm, propertyName = "items" } }));
+        var record = string.Concat(Enumerable.Repeat("{\"a\":", 63)) + "1" + new string('}', 63);
+        var input = Write("in.jsonl", "{\"id\":" + record + "}\n");
+
+        var (exitCode, output, error) = await CliRunner.RunAsync("preview", "-d", destination, "-i", input);
+
+        Assert.True(exitCode == 0, error);
+        Assert.Contains("Request 1 · record 0", output);
+        Assert.Contains("\"id\": {", output);
+    }
+
+    [Fact]
+    public async Task Preview_ExcludedAttributeNoRecordReadHas_WarnedSayingOnlyPartWasRead()
+    {
+        var destination = Write("dest.json", """{"url":"https://api.buildkite.com/v2/organizations/{org}/pipelines/{pipeline}/builds","excludeAttributes":["org","pipeline","author.emial"]}""");
+        var input = Write("in.jsonl", string.Join('\n', Enumerable.Range(0, 40).Select(i => JsonSerializer.Serialize(new { org = "acme", pipeline = "web", commit = $"c{i}", branch = "main", author = new { email = "a@example.com" } }))));
+
+        var (exitCode, output, error) = await CliRunner.RunAsync("preview", "-d", destination, "-i", input, "-n", "1");
+
+        Assert.True(exitCode == 0, error);
+        Assert.Contains("! excludeAttributes \"author.emial\": none of the ", output);
+        Assert.Contains("(only part of the input was read); did you mean \"author.email\"?", output);
+    }
+
+    [Fact]
+    public async Task Preview_EmptyInput_Warned()
+    {
+        var input = Write("empty.jsonl", string.Empty);
+
+        var (exitCode, output, error) = await CliRunner.RunAsync("preview", "-d", CliRunner.Example("trigger-builds/destination.json"), "-i", input);
+
+        Assert.True(exitCode == 0, error);
+        Assert.Contains("! The input holds no records, so there is nothing to send", output);
+    }
+
+    [Fact]
+    public async Task Preview_EveryRecordRejected_StopsAtTheLimit_OneLinePerReason()
+    {
+        var input = Write("bad.jsonl", string.Join('\n', Enumerable.Range(0, 400).Select(i => $"{{broken {i}")));
+
+        var (exitCode, output, error) = await CliRunner.RunAsync("preview", "-d", CliRunner.Example("trigger-builds/destination.json"), "-i", input);
+
+        Assert.True(exitCode == 0, error);
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(lines.Length < 15, $"{lines.Length} lines:\n{output}");
+        Assert.Contains("Rejected: 100 records", output);
+        Assert.Contains("  100 records [read] Malformed JSON at column 2", output);
+        Assert.Contains("    records 0, 1, 2, 3, 4, … (lines 1, 2, 3, 4, 5, …)", output);
+        Assert.Contains("Planned 0 requests from 100 records read, 100 rejected; shown: the first 100 rejected records, where the preview stopped (--all plans the whole input).", output);
+    }
+
+    [Fact]
+    public async Task Preview_RejectionsByReason_EachReasonCounted()
+    {
+        var input = Write("mixed.jsonl", string.Join('\n', Enumerable.Range(0, 30).Select(i => i % 3 == 0
+            ? JsonSerializer.Serialize(new { org = "acme", pipeline = "web", commit = $"c{i}", branch = "main" })
+            : i % 3 == 1 ? JsonSerializer.Serialize(new { org = "acme", commit = "c" }) : "[1, 2]")));
+
+        var (exitCode, output, error) = await CliRunner.RunAsync("preview", "-d", CliRunner.Example("trigger-builds/destination.json"), "-i", input, "--all");
+
+        Assert.True(exitCode == 0, error);
+        Assert.Contains("Rejected: 20 records", output);
+        Assert.Contains("  10 records [template] {pipeline}", output);
+        Assert.Contains("    records 1, 4, 7, 10, 13, … (lines 2, 5, 8, 11, 14, …)", output);
+        Assert.Contains("  10 records [read] The record is an array, not a JSON object", output);
+        Assert.Contains("Planned 10 requests from 30 records read, 20 rejected; shown: the whole input.", output);
+    }
+
+    [Fact]
+    public async Task PreviewJson_AllOfManyRejections_ListBoundedWithHowManyMore()
+    {
+        var input = Write("bad.jsonl", string.Join('\n', Enumerable.Range(0, 400).Select(i => $"{{broken {i}")));
+
+        var (exitCode, output, error) = await CliRunner.RunAsync("preview", "-d", CliRunner.Example("trigger-builds/destination.json"), "-i", input, "--all", "--json");
+
+        Assert.True(exitCode == 0, error);
+        using var document = JsonDocument.Parse(output);
+        var rejected = document.RootElement.GetProperty("rejected");
+        Assert.Equal(100, rejected.GetArrayLength());
+        Assert.Equal(99, rejected[99].GetProperty("record").GetInt32());
+        Assert.Equal(300, document.RootElement.GetProperty("moreRejected").GetInt32());
+    }
+
+    [Fact]
+    public async Task PreviewJson_EveryRecordRejected_StopsAtTheLimit()
+    {
+        var input = Write("bad.jsonl", string.Join('\n', Enumerable.Range(0, 400).Select(i => $"{{broken {i}")));
+
+        var (exitCode, output, error) = await CliRunner.RunAsync("preview", "-d", CliRunner.Example("trigger-builds/destination.json"), "-i", input, "--json");
+
+        Assert.True(exitCode == 0, error);
+        using var document = JsonDocument.Parse(output);
+        Assert.Equal(100, document.RootElement.GetProperty("rejected").GetArrayLength());
+        Assert.Equal(0, document.RootElement.GetProperty("moreRejected").GetInt32());
     }
 
     private string Write(string name, string content)

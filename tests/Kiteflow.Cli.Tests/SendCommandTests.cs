@@ -1,7 +1,10 @@
 using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Runtime.Versioning;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Kiteflow.Cli.Commands;
+using Kiteflow.Delivery;
 using Kiteflow.Sandbox;
 
 namespace Kiteflow.Cli.Tests;
@@ -131,6 +134,71 @@ public sealed class SendCommandTests : IAsyncLifetime
         Assert.True((int)summary["requests"]! < 120, "the second run resent builds the first one had delivered");
     }
 
+    [Fact]
+    public async Task Send_RejectedFile_RepairedAndSentWithFormatRejected_DeliversTheRest()
+    {
+        var records = Records(2) + "\n" + """{"org":"acme","pipeline":"web","commit":"bad00000000000000000000000000000000000a1","branch":"main",}""" + "\n" + """{"org":"acme","pipeline":"api","commit":"bad00000000000000000000000000000000000a2"}""";
+        var (firstExit, _, _) = await SendAsync(records);
+        Assert.Equal(ExitCodes.SomeRecordsNotDelivered, firstExit);
+
+        // The user repairs both records where they stand: the text of the unreadable one, the object of the other.
+        var rejected = File.ReadAllLines(Path.Combine(_directory, "rejected.jsonl")).Select(l => JsonNode.Parse(l)!).ToList();
+        Assert.Equal(["read", "validate"], rejected.Select(r => (string?)r["error"]!["stage"]));
+        var text = (string?)rejected[0]["data"];
+        Assert.Equal("""{"org":"acme","pipeline":"web","commit":"bad00000000000000000000000000000000000a1","branch":"main",}""", text);
+        rejected[0]["data"] = text!.Replace(",}", "}", StringComparison.Ordinal);
+        rejected[1]["data"]!["branch"] = "main";
+        var repaired = Write("repaired.jsonl", string.Join('\n', rejected.Select(r => r.ToJsonString())) + "\n");
+
+        var (unnamed, _, unnamedError) = await SendAsync(input: repaired);
+        Assert.NotEqual(0, unnamed);
+        Assert.Contains("looks like a file of rejected records", unnamedError);
+        Assert.Contains("--format rejected", unnamedError);
+
+        var (exitCode, output, error) = await SendAsync(input: repaired, format: "rejected", rejectedPath: Path.Combine(_directory, "rejected-again.jsonl"));
+
+        Assert.True(exitCode == 0, output + error);
+        Assert.Contains("Delivered 2 of 2 records", output);
+        Assert.Equal(4, Builds().Count);
+        Assert.Contains(Builds(), b => (string?)b["commit"] == "bad00000000000000000000000000000000000a2" && (string?)b["branch"] == "main");
+    }
+
+    [Fact]
+    public async Task Send_RejectedOutputIsTheInput_RefusedBeforeAnythingIsWritten()
+    {
+        var input = Write("rejected.jsonl", Records(2));
+        var destination = Write("destination.json", Destination);
+
+        var (exitCode, _, error) = await CliRunner.RunAsync("send", "-d", destination, "-i", input, "--format", "jsonl", "--rejected", input, "--api-base", _sandbox.BaseAddress.ToString(), "--ledger", Path.Combine(_directory, "ledger.db"));
+
+        Assert.Equal(ExitCodes.InvalidSettings, exitCode);
+        Assert.Contains("--rejected names the same file as --input", error);
+        Assert.Equal(Records(2), await File.ReadAllTextAsync(input));
+        Assert.Empty(Builds());
+    }
+
+    [Fact]
+    public async Task Send_ExcludedAttributeNoRecordHas_WarnedOnStderr()
+    {
+        // The destination excludes org and pipeline, which every record has; this one also has a typo.
+        var destination = Write("typo.json", Destination.Replace("\"excludeAttributes\":[\"org\",\"pipeline\"]", "\"excludeAttributes\":[\"org\",\"pipeline\",\"mesage\"]", StringComparison.Ordinal));
+
+        var (exitCode, _, error) = await SendAsync(Records(3), destination: destination);
+
+        Assert.True(exitCode == 0, error);
+        Assert.Contains("kiteflow: warning: excludeAttributes \"mesage\": no record has this attribute, so it leaves nothing out; did you mean \"message\"?", error);
+    }
+
+    [Fact]
+    public async Task Send_EmptyInput_WarnedOnStderr()
+    {
+        var (exitCode, output, error) = await SendAsync(string.Empty);
+
+        Assert.True(exitCode == 0, error);
+        Assert.Contains("Delivered 0 of 0 records", output);
+        Assert.Contains("kiteflow: warning: The input holds no records", error);
+    }
+
     /// <summary>
     /// The two examples chained as a user would: trigger-builds sent with <c>--responses</c>, then that file
     /// sent through annotate-from-responses. Every build gets exactly one annotation, built by the body template.
@@ -181,6 +249,183 @@ public sealed class SendCommandTests : IAsyncLifetime
     private List<JsonNode> Annotations() =>
         JsonNode.Parse(_sandbox.GetStateJson())!["organizations"]!.AsArray().SelectMany(o => o!["annotations"]!.AsArray()).Select(a => a!).ToList();
 
+    [Fact]
+    public async Task Send_ScopeMissing_SummaryJsonAndSummaryLineSayItFailed()
+    {
+        const string token = "bkua_cli_readonly_token_summary_abcdefgh";
+        _sandbox.AddToken(new SandboxToken(token, ["read_builds"]));
+
+        var (exitCode, output, _) = await SendAsync(Records(2), environment: name => name == "BUILDKITE_API_TOKEN" ? token : null);
+
+        Assert.Equal(ExitCodes.Error, exitCode);
+        var summary = Summary();
+        Assert.Equal("failed", (string?)summary["status"]);
+        Assert.Contains("write_builds", (string?)summary["message"]);
+        Assert.Equal(0, (int)summary["requests"]!);
+        Assert.StartsWith("Failed: delivered 0", output, StringComparison.Ordinal);
+        Assert.DoesNotContain(token, output + summary.ToJsonString());
+    }
+
+    [Fact]
+    public async Task Send_TokenRefused_SummaryJsonAndSummaryLineSayItFailed()
+    {
+        var (exitCode, output, error) = await SendAsync(Records(2), environment: name => name == "BUILDKITE_API_TOKEN" ? "bkua_revoked_token_for_the_summary_test" : null);
+
+        Assert.Equal(ExitCodes.Error, exitCode);
+        Assert.Contains("token check failed", error);
+        Assert.Equal("failed", (string?)Summary()["status"]);
+        Assert.Contains("Failed:", output);
+        Assert.Empty(Builds());
+    }
+
+    [Fact]
+    public async Task Send_InputCannotBeOpened_SummaryWritten()
+    {
+        var destination = Write("destination.json", Destination);
+        var output = new StringWriter();
+        var request = new SendRequest(new FileInfo(destination), Path.Combine(_directory, "missing.jsonl"), null, _sandbox.BaseAddress, null, null, Path.Combine(_directory, "ledger.db"), null, null, Path.Combine(_directory, "summary.json"));
+
+        var exitCode = await SendCommand.RunAsync(request, output, new StringWriter(), name => name == "BUILDKITE_API_TOKEN" ? SandboxServer.DefaultToken : null, CancellationToken.None);
+
+        Assert.Equal(ExitCodes.Error, exitCode);
+        Assert.Equal("failed", (string?)Summary()["status"]);
+        Assert.Contains("Failed:", output.ToString());
+    }
+
+    [Fact]
+    public async Task Send_CsvHeaderUnreadable_InputErrorMidRun_SummaryWritten()
+    {
+        var (exitCode, output, error) = await SendAsync("org,org.name\nacme,web\n", inputName: "input.csv");
+
+        Assert.Equal(ExitCodes.Error, exitCode);
+        Assert.Contains("header", error);
+        var summary = Summary();
+        Assert.Equal("failed", (string?)summary["status"]);
+        Assert.Contains("header", (string?)summary["message"]);
+        Assert.Contains("Failed:", output);
+    }
+
+    [Fact]
+    public async Task Send_LedgerPathIsAFolder_OneClearLineExitOne_SummaryWritten()
+    {
+        Directory.CreateDirectory(Path.Combine(_directory, "ledger-folder"));
+
+        var (exitCode, output, error) = await SendAsync(Records(2), ledger: "ledger-folder");
+
+        Assert.Equal(ExitCodes.Error, exitCode);
+        Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.DoesNotContain("   at ", error);
+        Assert.Equal("failed", (string?)Summary()["status"]);
+        Assert.Contains("Failed:", output);
+        Assert.Empty(Builds());
+    }
+
+    [Fact]
+    public async Task Send_InvalidDestination_ExitTwo_SummaryWritten()
+    {
+        var (exitCode, output, _) = await SendAsync(Records(1), destinationJson: """{"url":"https://api.buildkite.com/v2/organizations/{org}/pipelines/{pipeline}/builds","method":"FETCH"}""");
+
+        Assert.Equal(ExitCodes.InvalidSettings, exitCode);
+        Assert.Equal("failed", (string?)Summary()["status"]);
+        Assert.Contains("Failed:", output);
+    }
+
+    [Fact]
+    public async Task Send_RunAgainAfterItFinished_SaysAnEarlierRunDeliveredThem_WithTheLedger_AndSendsNothing()
+    {
+        await SendAsync(Records(4));
+
+        var (exitCode, output, _) = await SendAsync(Records(4));
+
+        Assert.Equal(0, exitCode);
+        Assert.Contains("Sent nothing", output);
+        Assert.Contains($"ledger {Path.Combine(_directory, "ledger.db")} says 4 of these records were delivered by an earlier run", output);
+        Assert.Contains("--restart", output);
+        var summary = Summary();
+        Assert.Equal((0, 4, 4), ((int)summary["requests"]!, (int)summary["delivered"]!, (int)summary["deliveredEarlier"]!));
+        Assert.Equal(4, Builds().Count);
+    }
+
+    /// <summary>
+    /// Records refused because their pipeline did not exist yet are never sent again by a plain rerun; --restart sends
+    /// them again once the pipeline is there, and leaves the delivered ones alone.
+    /// </summary>
+    [Fact]
+    public async Task Send_Restart_SendsAgainWhatWasRejected_NotWhatWasDelivered()
+    {
+        var records = Records(2) + "\n" + Records(1).Replace("\"web\"", "\"later\"", StringComparison.Ordinal).Replace("00000000000000000000000000000000", "11111111111111111111111111111111", StringComparison.Ordinal);
+        var (first, _, _) = await SendAsync(records);
+        Assert.Equal(ExitCodes.SomeRecordsNotDelivered, first);
+        await CreatePipelineAsync("later");
+
+        var (plain, _, _) = await SendAsync(records);
+        Assert.Equal(ExitCodes.SomeRecordsNotDelivered, plain);
+        Assert.Equal(2, Builds().Count);
+
+        var (exitCode, output, _) = await SendAsync(records, restart: DeliveryRestart.NotDelivered);
+
+        Assert.True(exitCode == 0, output);
+        Assert.Equal(3, Builds().Count);
+        var summary = Summary();
+        Assert.Equal((1, 3, 2), ((int)summary["requests"]!, (int)summary["delivered"]!, (int)summary["deliveredEarlier"]!));
+    }
+
+    [Fact]
+    public async Task Send_RestartResendDelivered_SendsEveryRecordAgain_UnderNewDeliveryIds()
+    {
+        await SendAsync(Records(3));
+        var firstIds = Builds().Select(b => (string?)b["meta_data"]!["kiteflow_delivery_id"]).ToHashSet();
+
+        var (exitCode, output, _) = await SendAsync(Records(3), restart: DeliveryRestart.Everything);
+        var (again, againOutput, _) = await SendAsync(Records(3));
+
+        Assert.True(exitCode == 0, output);
+        var builds = Builds();
+        Assert.Equal(6, builds.Count);
+        var secondIds = builds.Select(b => (string?)b["meta_data"]!["kiteflow_delivery_id"]).Where(id => !firstIds.Contains(id)).ToList();
+        Assert.Equal(3, secondIds.Count);
+        Assert.All(secondIds, id => Assert.Matches(@"^kf[0-9a-f]{16}\.1-\d+$", id));
+
+        // The command run once more resumes the new generation: nothing more to send.
+        Assert.Equal(0, again);
+        Assert.Contains("Sent nothing", againOutput);
+        Assert.Equal(6, Builds().Count);
+    }
+
+    [UnixFact]
+    [UnsupportedOSPlatform("windows")]
+    public async Task Send_BeforeCredentialsAdd_DataFolderIs0700_AndEveryFileIt_Writes0600()
+    {
+        var home = Path.Combine(_directory, "home", "kiteflow");
+
+        var (exitCode, _, error) = await SendAsync(Records(2) + "\n{bad", ledger: null, home: home);
+
+        Assert.True(exitCode == ExitCodes.SomeRecordsNotDelivered, error);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(home));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(Path.GetDirectoryName(home)!));
+
+        // The ledger's -wal and -shm are gone once it is closed; the ledger tests check them while it is open.
+        foreach (var file in Directory.GetFiles(home).Append(Path.Combine(home, "ledger.db")).Concat(new[] { "responses.jsonl", "rejected.jsonl", "summary.json" }.Select(f => Path.Combine(_directory, f))))
+        {
+            Assert.True(File.Exists(file), $"{file} is missing");
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(file));
+        }
+    }
+
+    private JsonNode Summary() => JsonNode.Parse(File.ReadAllText(Path.Combine(_directory, "summary.json")))!;
+
+    private async Task CreatePipelineAsync(string slug)
+    {
+        using var client = new HttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(_sandbox.BaseAddress, "/v2/organizations/acme/pipelines"))
+        {
+            Content = JsonContent.Create(new { name = slug, repository = "git@github.com:acme/later.git", configuration = "steps:\n  - command: true" }),
+        };
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", SandboxServer.DefaultToken);
+        using var response = await client.SendAsync(request);
+        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+    }
+
     private Process StartKiteflow(string[] args)
     {
         var start = new ProcessStartInfo("dotnet")
@@ -201,17 +446,17 @@ public sealed class SendCommandTests : IAsyncLifetime
         return Process.Start(start)!;
     }
 
-    private async Task<(int ExitCode, string Output, string Error)> SendAsync(string records, Func<string, string?>? environment = null, Uri? apiBase = null)
+    private async Task<(int ExitCode, string Output, string Error)> SendAsync(string? records = null, Func<string, string?>? environment = null, Uri? apiBase = null, string destinationJson = Destination, string inputName = "input.jsonl", DeliveryRestart restart = DeliveryRestart.None, string? ledger = "ledger.db", string? home = null, string? input = null, string? format = null, string? rejectedPath = null, string? destination = null)
     {
-        var input = Write("input.jsonl", records);
-        var destination = Write("destination.json", Destination);
+        input ??= Write(inputName, records!);
+        destination ??= Write("destination.json", destinationJson);
         var output = new StringWriter();
         var error = new StringWriter();
-        var request = new SendRequest(new FileInfo(destination), input, null, apiBase ?? _sandbox.BaseAddress, null, null, Path.Combine(_directory, "ledger.db"), Path.Combine(_directory, "responses.jsonl"), Path.Combine(_directory, "rejected.jsonl"), Path.Combine(_directory, "summary.json"));
+        var request = new SendRequest(new FileInfo(destination), input, format, apiBase ?? _sandbox.BaseAddress, null, null, ledger is null ? null : Path.Combine(_directory, ledger), Path.Combine(_directory, "responses.jsonl"), rejectedPath ?? Path.Combine(_directory, "rejected.jsonl"), Path.Combine(_directory, "summary.json"), restart);
         environment ??= name => name switch
         {
             "BUILDKITE_API_TOKEN" => SandboxServer.DefaultToken,
-            "KITEFLOW_HOME" => _directory,
+            "KITEFLOW_HOME" => home ?? _directory,
             _ => null,
         };
         var exitCode = await SendCommand.RunAsync(request, output, error, environment, CancellationToken.None);

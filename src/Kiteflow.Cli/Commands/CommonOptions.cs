@@ -24,7 +24,7 @@ internal static class CommonOptions
     {
         var option = new Option<string?>("--format")
         {
-            Description = "The input format when the extension does not tell it: json, jsonl or csv.",
+            Description = "The input format when the extension does not tell it: json, jsonl or csv; rejected for a file written by send --rejected (its records' data).",
         };
         option.Validators.Add(result =>
         {
@@ -35,7 +35,7 @@ internal static class CommonOptions
             }
             catch (InputException)
             {
-                result.AddError($"--format: '{Shown(text ?? string.Empty)}' is not an input format; use json, jsonl or csv.");
+                result.AddError($"--format: '{Shown(text ?? string.Empty)}' is not an input format; use json, jsonl, csv or rejected.");
             }
         });
         return option;
@@ -56,6 +56,13 @@ internal static class CommonOptions
             return null;
         },
     };
+
+    /// <summary>--threads: how many threads plan records, overriding the destination's <c>delivery.planningThreads</c>.</summary>
+    public static Option<int?> Threads() => OptionalWholeNumber(
+        "--threads",
+        "How many threads read, template, check and shape records, 1–64 (default: the destination's delivery.planningThreads, else one per processor).",
+        minimum: 1,
+        maximum: 64);
 
     /// <summary>
     /// An option taking a whole number from <paramref name="minimum"/> to <paramref name="maximum"/>. Its own parser

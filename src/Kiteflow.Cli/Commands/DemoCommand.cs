@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using Kiteflow.Delivery.Credentials;
 using Kiteflow.Sandbox;
 
 namespace Kiteflow.Cli.Commands;
@@ -19,11 +20,20 @@ internal static class DemoCommand
             outputDirectory,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
-            await RunAsync(parseResult.GetValue(outputDirectory), parseResult.InvocationConfiguration.Output, parseResult.InvocationConfiguration.Error, cancellationToken).ConfigureAwait(false));
+        {
+            var error = parseResult.InvocationConfiguration.Error;
+            using var signals = StopSignals.Register(error, SendCommand.StopGracePeriod);
+            using var abort = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, signals.Aborting);
+            return await RunAsync(parseResult.GetValue(outputDirectory), parseResult.InvocationConfiguration.Output, error, signals.Stopping, abort.Token).ConfigureAwait(false);
+        });
         return command;
     }
 
-    public static async Task<int> RunAsync(DirectoryInfo? outputDirectory, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    public static Task<int> RunAsync(DirectoryInfo? outputDirectory, TextWriter output, TextWriter error, CancellationToken cancellationToken) =>
+        RunAsync(outputDirectory, output, error, CancellationToken.None, cancellationToken);
+
+    /// <summary>Runs the demo; <paramref name="stopping"/> stops it gracefully, <paramref name="cancellationToken"/> at once.</summary>
+    public static async Task<int> RunAsync(DirectoryInfo? outputDirectory, TextWriter output, TextWriter error, CancellationToken stopping, CancellationToken cancellationToken)
     {
         var examples = Path.Combine(AppContext.BaseDirectory, "examples", "trigger-builds");
         var directory = outputDirectory?.FullName ?? Path.Combine(Path.GetTempPath(), $"kiteflow-demo-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Environment.ProcessId}");
@@ -35,15 +45,7 @@ internal static class DemoCommand
 
         try
         {
-            // The outputs hold API responses: the folder is private to the user.
-            if (OperatingSystem.IsWindows())
-            {
-                Directory.CreateDirectory(directory);
-            }
-            else
-            {
-                Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-            }
+            PrivateFiles.CreateDirectory(directory);  // it will hold the ledger and API responses: 0700
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -78,7 +80,7 @@ internal static class DemoCommand
             SummaryJson: Path.Combine(directory, "summary.json"));
 
         // The sandbox's own token, handed over in-process: it exists only while the sandbox runs.
-        var exitCode = await SendCommand.RunAsync(request, output, error, name => name == "KITEFLOW_DEMO_TOKEN" ? SandboxServer.DefaultToken : Environment.GetEnvironmentVariable(name), cancellationToken).ConfigureAwait(false);
+        var exitCode = await SendCommand.RunAsync(request, output, error, name => name == "KITEFLOW_DEMO_TOKEN" ? SandboxServer.DefaultToken : Environment.GetEnvironmentVariable(name), stopping, cancellationToken).ConfigureAwait(false);
 
         var webUrls = BuildWebUrls(request.Responses!).Take(3).ToList();
         if (webUrls.Count > 0)

@@ -8,12 +8,8 @@ internal static class DestinationLoader
 {
     public static Destination? Load(FileInfo file, PlannerOptions options, TextWriter error)
     {
-        var (settings, problems) = DestinationSettingsReader.ReadFile(file.FullName);
-        Destination? destination = null;
-        if (problems.Count == 0)
-        {
-            (destination, problems) = Destination.Compile(settings, options);
-        }
+        var (settings, readProblems) = DestinationSettingsReader.ReadFile(file.FullName);
+        var (destination, problems) = Destination.Compile(settings, readProblems, options);
 
         if (destination is not null)
         {

@@ -2,7 +2,6 @@ using System.Buffers;
 using System.CommandLine;
 using System.Text;
 using System.Text.Json;
-using Kiteflow.Core;
 using Kiteflow.Core.Json;
 using Kiteflow.Core.Planning;
 using Kiteflow.Core.Records;
@@ -24,21 +23,22 @@ internal static class PreviewCommand
         var limit = CommonOptions.WholeNumber("--limit", "How many requests to show (default 5).", defaultValue: 5, minimum: 1, maximum: int.MaxValue, "-n");
         var all = new Option<bool>("--all") { Description = "Plan the whole input (every request, every rejection)." };
         var json = new Option<bool>("--json") { Description = "Write the preview as one JSON document." };
+        var threads = CommonOptions.Threads();
         var command = new Command("preview", "Show the requests a destination would send for an input, and the records it would reject. Sends nothing.")
         {
-            destination, input, format, apiBase, limit, all, json,
+            destination, input, format, apiBase, limit, all, json, threads,
         };
         command.SetAction(parseResult =>
         {
             var output = parseResult.InvocationConfiguration.Output;
             var error = parseResult.InvocationConfiguration.Error;
             var max = parseResult.GetValue(all) ? long.MaxValue : parseResult.GetValue(limit);
-            return Run(parseResult.GetRequiredValue(destination), parseResult.GetRequiredValue(input), parseResult.GetValue(format), parseResult.GetValue(apiBase), max, parseResult.GetValue(json), output, error);
+            return Run(parseResult.GetRequiredValue(destination), parseResult.GetRequiredValue(input), parseResult.GetValue(format), parseResult.GetValue(apiBase), max, parseResult.GetValue(json), output, error, parseResult.GetValue(threads));
         });
         return command;
     }
 
-    public static int Run(FileInfo destinationFile, string inputPath, string? format, Uri? apiBase, long limit, bool asJson, TextWriter output, TextWriter error)
+    public static int Run(FileInfo destinationFile, string inputPath, string? format, Uri? apiBase, long limit, bool asJson, TextWriter output, TextWriter error, int? threads = null)
     {
         var input = CommonOptions.InputProblem(inputPath, format);
         if (input is { ExitCode: ExitCodes.InvalidSettings, Message: var usage })
@@ -55,7 +55,7 @@ internal static class PreviewCommand
             return ExitCodes.Error;
         }
 
-        var options = new PlannerOptions { ApiBase = apiBase, DeliveryIdPrefix = DestinationLoader.RunKey(destinationFile, inputPath) };
+        var options = new PlannerOptions { ApiBase = apiBase, DeliveryIdPrefix = DestinationLoader.RunKey(destinationFile, inputPath), Parallelism = threads };
         var destination = DestinationLoader.Load(destinationFile, options, error);
         if (destination is null)
         {
@@ -69,12 +69,12 @@ internal static class PreviewCommand
         }
 
         var requests = new List<PlannedRequest>();
-        var rejections = new List<Rejection>();
-        bool complete;
+        var rejections = new PreviewRejections();
+        Stop stop;
         using var plan = destination.Plan(reader);
         try
         {
-            complete = Collect(plan, limit, requests, rejections);
+            stop = Collect(plan, limit, requests, rejections);
         }
         catch (InputException e)
         {
@@ -88,15 +88,33 @@ internal static class PreviewCommand
         }
         else
         {
-            WriteText(destination, requests, rejections, plan, complete, limit, output);
+            WriteText(destination, requests, rejections, plan, stop, output);
         }
 
         return ExitCodes.Success;
     }
 
-    /// <summary>Takes requests (and the rejections met on the way) until <paramref name="limit"/> requests; true when the input ended.</summary>
-    private static bool Collect(Plan plan, long limit, List<PlannedRequest> requests, List<Rejection> rejections)
+    /// <summary>Why a preview stopped planning.</summary>
+    private enum Stop
     {
+        /// <summary>The input ended: everything was planned.</summary>
+        InputEnded,
+
+        /// <summary>The requests asked for were planned.</summary>
+        Requests,
+
+        /// <summary>So many records were rejected that reading on would only show more of the same.</summary>
+        Rejections,
+    }
+
+    /// <summary>
+    /// Takes requests, and the rejections met on the way, until <paramref name="limit"/> requests or as
+    /// many rejections (at least <see cref="PreviewRejections.ListLimit"/>): an input whose every record
+    /// is refused is not read to its end. <c>--all</c> (a limit of <see cref="long.MaxValue"/>) reads it all.
+    /// </summary>
+    private static Stop Collect(Plan plan, long limit, List<PlannedRequest> requests, PreviewRejections rejections)
+    {
+        var maxRejections = Math.Max(limit, PreviewRejections.ListLimit);
         foreach (var item in plan)
         {
             if (item.Request is { } request)
@@ -104,19 +122,23 @@ internal static class PreviewCommand
                 requests.Add(request);
                 if (requests.Count >= limit)
                 {
-                    return false;
+                    return Stop.Requests;
                 }
             }
             else
             {
                 rejections.Add(item.Rejection!);
+                if (rejections.Count >= maxRejections)
+                {
+                    return Stop.Rejections;
+                }
             }
         }
 
-        return true;
+        return Stop.InputEnded;
     }
 
-    private static void WriteJson(Destination destination, List<PlannedRequest> requests, List<Rejection> rejections, IReadOnlyList<string> warnings, TextWriter output)
+    private static void WriteJson(Destination destination, List<PlannedRequest> requests, PreviewRejections rejections, IReadOnlyList<string> warnings, TextWriter output)
     {
         var buffer = new ArrayBufferWriter<byte>();
         using (var writer = new Utf8JsonWriter(buffer, MinimalJsonEncoder.IndentedWriterOptions))
@@ -169,7 +191,7 @@ internal static class PreviewCommand
 
             writer.WriteEndArray();
             writer.WriteStartArray("rejected");
-            foreach (var rejection in rejections)
+            foreach (var rejection in rejections.Listed)
             {
                 writer.WriteStartObject();
                 writer.WriteNumber("record", rejection.Record);
@@ -188,6 +210,7 @@ internal static class PreviewCommand
             }
 
             writer.WriteEndArray();
+            writer.WriteNumber("moreRejected", rejections.Count - rejections.Listed.Count);
             writer.WriteStartArray("warnings");
             foreach (var warning in warnings)
             {
@@ -201,7 +224,7 @@ internal static class PreviewCommand
         output.WriteLine(Encoding.UTF8.GetString(buffer.WrittenSpan));
     }
 
-    private static void WriteText(Destination destination, List<PlannedRequest> requests, List<Rejection> rejections, Plan plan, bool complete, long limit, TextWriter output)
+    private static void WriteText(Destination destination, List<PlannedRequest> requests, PreviewRejections rejections, Plan plan, Stop stop, TextWriter output)
     {
         var endpoint = destination.Endpoint is { } e ? $"{e.Id} — {e.Summary}, needs the {e.Scope ?? "no"} scope" : "endpoint not recognised";
         output.WriteLine($"Destination {destination.Settings.Name}: {destination.Settings.Method} {destination.Settings.Url}");
@@ -228,11 +251,26 @@ internal static class PreviewCommand
 
         if (rejections.Count > 0)
         {
-            output.WriteLine("Rejected:");
-            foreach (var rejection in rejections)
+            output.WriteLine($"Rejected: {Plural(rejections.Count, "record")}");
+            foreach (var group in rejections.Groups)
             {
-                var line = rejection.Line is { } l ? $", line {l}" : string.Empty;
-                output.WriteLine($"  record {rejection.Record}{line} [{rejection.StageName}] {rejection.Message}");
+                if (group.Count == 1)
+                {
+                    var (record, line) = group.Examples[0];
+                    output.WriteLine($"  record {record}{(line is { } l ? $", line {l}" : string.Empty)} [{group.Stage}] {group.Message}");
+                    continue;
+                }
+
+                // One line per reason, with where its first records are: 400 records refused alike are one entry.
+                var more = group.Count > group.Examples.Count ? ", …" : string.Empty;
+                var lines = group.Examples.All(e => e.Line is not null) ? $" (lines {string.Join(", ", group.Examples.Select(e => e.Line))}{more})" : string.Empty;
+                output.WriteLine($"  {group.Count:N0} records [{group.Stage}] {group.Message}");
+                output.WriteLine($"    records {string.Join(", ", group.Examples.Select(e => e.Record))}{more}{lines}");
+            }
+
+            if (rejections.Ungrouped > 0)
+            {
+                output.WriteLine($"  … and {Plural(rejections.Ungrouped, "more record")} refused for other reasons (send --rejected FILE lists every one)");
             }
 
             output.WriteLine();
@@ -250,9 +288,16 @@ internal static class PreviewCommand
             output.WriteLine();
         }
 
-        var scope = complete ? "the whole input" : $"the first {requests.Count} request{(requests.Count == 1 ? string.Empty : "s")} (--all plans the whole input)";
-        output.WriteLine($"Planned {requests.Count:N0} request{(requests.Count == 1 ? string.Empty : "s")} from {plan.RecordsRead:N0} record{(plan.RecordsRead == 1 ? string.Empty : "s")} read, {rejections.Count:N0} rejected; shown: {scope}. Nothing was sent.");
+        var scope = stop switch
+        {
+            Stop.InputEnded => "the whole input",
+            Stop.Requests => $"the first {Plural(requests.Count, "request")} (--all plans the whole input)",
+            _ => $"the first {Plural(rejections.Count, "rejected record")}, where the preview stopped (--all plans the whole input)",
+        };
+        output.WriteLine($"Planned {Plural(requests.Count, "request")} from {Plural(plan.RecordsRead, "record")} read, {rejections.Count:N0} rejected; shown: {scope}. Nothing was sent.");
     }
+
+    private static string Plural(long count, string noun) => $"{count:N0} {noun}{(count == 1 ? string.Empty : "s")}";
 
     /// <summary>The body for reading: JSON indented, other formats as they are.</summary>
     private static string BodyText(PlannedRequest request)
@@ -262,7 +307,9 @@ internal static class PreviewCommand
             return Encoding.UTF8.GetString(request.Body!);
         }
 
-        using var document = JsonDocument.Parse(request.Body);
+        // A batch wraps records that may nest 64 levels in an array, and the property algorithm in an
+        // object as well: the body may be two levels deeper than any record.
+        using var document = JsonDocument.Parse(request.Body, new JsonDocumentOptions { MaxDepth = 128 });
         return JsonText.Indented(document.RootElement);
     }
 

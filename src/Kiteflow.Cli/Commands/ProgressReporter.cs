@@ -10,6 +10,10 @@ namespace Kiteflow.Cli.Commands;
 internal sealed class ProgressReporter : IAsyncDisposable
 {
     private static readonly TimeSpan PlainInterval = TimeSpan.FromSeconds(5);
+
+    /// <summary>The columns Spectre's status line takes before the text: the spinner and a space.</summary>
+    private const int SpinnerWidth = 2;
+
     private readonly DeliveryRunner _runner;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
@@ -30,14 +34,68 @@ internal sealed class ProgressReporter : IAsyncDisposable
         _stop.Dispose();
     }
 
-    /// <summary>One line describing <paramref name="p"/>.</summary>
-    public static string Describe(DeliveryProgress p)
+    /// <summary>
+    /// One line describing <paramref name="p"/>, at most <paramref name="width"/> characters: the parts that
+    /// matter least (waits, retries, the split of settled records) are left out first, so the records settled
+    /// out of the input's total, the request rate and the ETA stay on an 80-column terminal.
+    /// </summary>
+    public static string Describe(DeliveryProgress p, int width = int.MaxValue)
     {
         var seconds = Math.Max(p.Elapsed.TotalSeconds, 0.001);
-        var eta = p.EstimatedRemaining is { } left ? $", ETA {Format(left)}" : string.Empty;
-        var percent = p.InputFraction is { } f ? $" ({f:P0} of the input read)" : string.Empty;
-        return $"{p.Settled:N0}/{p.Records:N0} records settled{percent}: {p.Delivered:N0} delivered, {p.Rejected:N0} rejected, {p.PossiblyDelivered:N0} possibly delivered · {p.Requests:N0} requests ({p.Requests / seconds:N1}/s) · {p.Retries:N0} retries · {p.RateLimitWaits:N0} rate-limit waits{eta}";
+        var parts = new List<(string Text, int Priority)>
+        {
+            (Records(p), 0),
+            ($"{p.Requests / seconds:N1} req/s", 1),
+        };
+        if (p.EstimatedRemaining is { } left)
+        {
+            parts.Add(($"ETA {Format(left)}", 2));
+        }
+
+        parts.Add(($"{p.Delivered:N0} delivered", 3));
+        if (p.Rejected > 0)
+        {
+            parts.Add(($"{p.Rejected:N0} rejected", 4));
+        }
+
+        if (p.PossiblyDelivered > 0)
+        {
+            parts.Add(($"{p.PossiblyDelivered:N0} possibly delivered", 5));
+        }
+
+        if (p.Retries > 0)
+        {
+            parts.Add(($"{p.Retries:N0} retries", 6));
+        }
+
+        if (p.RateLimitWaits > 0)
+        {
+            parts.Add(($"{p.RateLimitWaits:N0} rate-limit waits", 7));
+        }
+
+        // Leave out the least important part until the line fits (the first part always stays).
+        while (parts.Count > 1 && Join(parts).Length > width)
+        {
+            parts.RemoveAt(parts.FindIndex(x => x.Priority == parts.Max(y => y.Priority)));
+        }
+
+        var line = Join(parts);
+        return line.Length <= width ? line : line[..Math.Max(0, width - 1)] + "…";
     }
+
+    /// <summary>Records settled out of the whole input: exact once the input is read to its end, else estimated (<c>~</c>).</summary>
+    private static string Records(DeliveryProgress p)
+    {
+        if (p.TotalRecords is not { } total)
+        {
+            return $"{p.Settled:N0} records settled of {p.RecordsFound:N0} read";
+        }
+
+        var percent = p.SettledFraction is { } f ? $" ({Math.Floor(f * 100):0}%)" : string.Empty;
+        return $"{p.Settled:N0}/{(p.TotalIsEstimate ? "~" : string.Empty)}{total:N0} records{percent}";
+    }
+
+    private static string Join(List<(string Text, int Priority)> parts) => string.Join(" · ", parts.Select(x => x.Text));
 
     private async Task PlainAsync(TextWriter error)
     {
@@ -65,7 +123,8 @@ internal sealed class ProgressReporter : IAsyncDisposable
             {
                 while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
                 {
-                    context.Status(Markup.Escape(Describe(_runner.Progress)));
+                    // Read the width each time: the terminal may be resized during a long run.
+                    context.Status(Markup.Escape(Describe(_runner.Progress, Math.Max(20, console.Profile.Width - SpinnerWidth - 1))));
                 }
             }
             catch (OperationCanceledException)

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Kiteflow.Core.Planning;
 using Kiteflow.Core.Records;
 using Kiteflow.Delivery;
@@ -28,13 +29,23 @@ internal static class SendCommand
         var ledger = new Option<string?>("--ledger") { Description = "The ledger file (SQLite) that records every batch's state; default ledger.db in Kiteflow's data folder." };
         var responses = new Option<string?>("--responses") { Description = "Append one JSON line per API call (request, response, records, attempt) to this file." };
         var rejected = new Option<string?>("--rejected") { Description = "Write one JSON line per record not delivered (the record and the error with its stage) to this file." };
-        var summary = new Option<string?>("--summary-json") { Description = "Write the run's summary as JSON to this file." };
+        var summary = new Option<string?>("--summary-json") { Description = "Write the run's summary as JSON to this file (on every exit: done, stopped or failed)." };
+        var restart = new Option<bool>("--restart") { Description = "Start this command over on purpose: send again every record an earlier run did not deliver (rejected, possibly delivered). Delivered records stay delivered unless --resend-delivered." };
+        var resendDelivered = new Option<bool>("--resend-delivered") { Description = "With --restart: send every record again, those an earlier run delivered included (a create-build triggers their builds a second time)." };
+        var threads = CommonOptions.Threads();
         var command = new Command("send", "Send every record of an input through a destination to Buildkite, at Buildkite's pace, resuming where an earlier run of the same command stopped.")
         {
-            destination, input, format, apiBase, credential, tokenEnv, ledger, responses, rejected, summary,
+            destination, input, format, apiBase, credential, tokenEnv, ledger, responses, rejected, summary, restart, resendDelivered, threads,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
+            var error = parseResult.InvocationConfiguration.Error;
+            if (parseResult.GetValue(resendDelivered) && !parseResult.GetValue(restart))
+            {
+                error.WriteLine("kiteflow: --resend-delivered goes with --restart: add --restart to send every record again, delivered ones included.");
+                return ExitCodes.InvalidSettings;
+            }
+
             var request = new SendRequest(
                 parseResult.GetRequiredValue(destination),
                 parseResult.GetRequiredValue(input),
@@ -45,31 +56,105 @@ internal static class SendCommand
                 parseResult.GetValue(ledger),
                 parseResult.GetValue(responses),
                 parseResult.GetValue(rejected),
-                parseResult.GetValue(summary));
-            if (SendArguments.Check(request, parseResult.InvocationConfiguration.Error) is { } failure)
+                parseResult.GetValue(summary),
+                parseResult.GetValue(restart) ? parseResult.GetValue(resendDelivered) ? DeliveryRestart.Everything : DeliveryRestart.NotDelivered : DeliveryRestart.None,
+                parseResult.GetValue(threads));
+            if (SendArguments.Check(request, error) is { } failure)
             {
                 return failure;
             }
 
-            return await RunAsync(request, parseResult.InvocationConfiguration.Output, parseResult.InvocationConfiguration.Error, Environment.GetEnvironmentVariable, cancellationToken).ConfigureAwait(false);
+            using var signals = StopSignals.Register(error, StopGracePeriod);
+            using var abort = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, signals.Aborting);
+            return await RunAsync(request, parseResult.InvocationConfiguration.Output, error, Environment.GetEnvironmentVariable, signals.Stopping, abort.Token).ConfigureAwait(false);
         });
         return command;
     }
 
-    public static async Task<int> RunAsync(SendRequest request, TextWriter output, TextWriter error, Func<string, string?> environment, CancellationToken cancellationToken)
+    /// <summary>How long requests in flight get to be answered after a first Ctrl+C or SIGTERM.</summary>
+    public static TimeSpan StopGracePeriod { get; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Runs <paramref name="request"/>; <paramref name="cancellationToken"/> aborts (there is no graceful stop).</summary>
+    public static Task<int> RunAsync(SendRequest request, TextWriter output, TextWriter error, Func<string, string?> environment, CancellationToken cancellationToken) =>
+        RunAsync(request, output, error, environment, CancellationToken.None, cancellationToken);
+
+    /// <summary>
+    /// Runs <paramref name="request"/>, and on every way out — done, stopped, failed — writes the summary line to
+    /// <paramref name="output"/> and the summary JSON when asked for.
+    /// </summary>
+    /// <param name="request">The arguments.</param>
+    /// <param name="output">Where the summary goes.</param>
+    /// <param name="error">Where problems, warnings and progress go.</param>
+    /// <param name="environment">Reads environment variables.</param>
+    /// <param name="stopping">A graceful stop (the first signal).</param>
+    /// <param name="cancellationToken">An abort (the second signal).</param>
+    /// <returns>The exit code.</returns>
+    public static async Task<int> RunAsync(SendRequest request, TextWriter output, TextWriter error, Func<string, string?> environment, CancellationToken stopping, CancellationToken cancellationToken)
+    {
+        var ledgerPath = request.Ledger ?? Path.Combine(CredentialStore.DefaultDirectory(environment), "ledger.db");
+        int exitCode;
+        DeliverySummary summary;
+        try
+        {
+            (exitCode, summary) = await SendAsync(request, ledgerPath, error, environment, stopping, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested || cancellationToken.IsCancellationRequested)
+        {
+            // Stopped while the ledger was being opened, before the run began.
+            (exitCode, summary) = (ExitCodes.Error, new DeliverySummary { Status = DeliveryRunStatus.Stopped, Message = "Stopped before anything was sent." });
+        }
+        catch (Exception e)
+        {
+            // A defect, not a user error: the summary still says the run failed, then the error goes on up.
+            await WriteSummaryJsonAsync(Failed($"Kiteflow failed unexpectedly ({e.GetType().Name}); see the error printed."), request, error).ConfigureAwait(false);
+            throw;
+        }
+
+        if (!await WriteSummaryJsonAsync(summary, request, error).ConfigureAwait(false) && exitCode == ExitCodes.Success)
+        {
+            exitCode = ExitCodes.Error;
+        }
+
+        WriteSummary(summary, request, ledgerPath, output);
+        return exitCode;
+    }
+
+    /// <summary>Writes <c>--summary-json</c> (0600) when it was asked for; false when it could not be written.</summary>
+    private static async Task<bool> WriteSummaryJsonAsync(DeliverySummary summary, SendRequest request, TextWriter error)
+    {
+        if (request.SummaryJson is not { } summaryPath)
+        {
+            return true;
+        }
+
+        try
+        {
+            await using var file = PrivateFiles.Open(summaryPath, FileMode.Create);
+            await JsonSerializer.SerializeAsync(file, summary, SummaryJson, CancellationToken.None).ConfigureAwait(false);
+            await file.WriteAsync("\n"u8.ToArray(), CancellationToken.None).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            error.WriteLine($"kiteflow: the summary could not be written to {summaryPath}: {e.Message}");
+            return false;
+        }
+    }
+
+    private static async Task<(int ExitCode, DeliverySummary Summary)> SendAsync(SendRequest request, string ledgerPath, TextWriter error, Func<string, string?> environment, CancellationToken stopping, CancellationToken cancellationToken)
     {
         var credential = ResolveCredential(request, environment, error, out var credentialFailure);
         if (credential is null)
         {
-            return credentialFailure;
+            return (credentialFailure, Failed("No usable token: nothing was sent (the error above says why)."));
         }
 
         var runKey = DestinationLoader.RunKey(request.Destination, request.Input);
-        var options = new PlannerOptions { ApiBase = credential.ApiBase, DeliveryIdPrefix = runKey, KeepRecordText = true };
+        var options = new PlannerOptions { ApiBase = credential.ApiBase, DeliveryIdPrefix = runKey, KeepRecordText = true, Parallelism = request.Threads };
         var destination = DestinationLoader.Load(request.Destination, options, error);
         if (destination is null)
         {
-            return ExitCodes.InvalidSettings;
+            return (ExitCodes.InvalidSettings, Failed("The destination is not valid: nothing was sent (the problems above say why)."));
         }
 
         foreach (var warning in destination.Warnings)
@@ -85,53 +170,101 @@ internal static class SendCommand
         var reader = CommonOptions.OpenInput(request.Input, request.Format, error);
         if (reader is null)
         {
-            return ExitCodes.Error;
+            return (ExitCodes.Error, Failed("The input cannot be opened: nothing was sent (the error above says why)."));
         }
 
-        var ledgerPath = request.Ledger ?? Path.Combine(CredentialStore.DefaultDirectory(environment), "ledger.db");
-        DeliverySummary summary;
-        try
+        using (reader)
         {
-            await using var ledger = await SqliteDeliveryLedger.OpenAsync(ledgerPath, cancellationToken).ConfigureAwait(false);
-            var runner = new DeliveryRunner(destination, credential, ledger, new DeliveryOptions
+            // The ledger keeps a run per target: batches delivered to the sandbox say nothing about Buildkite.
+            var run = $"{runKey}@{credential.ApiBase.GetLeftPart(UriPartial.Authority)}";
+            SqliteDeliveryLedger ledger;
+            try
             {
-                // The ledger keeps a run per target: batches delivered to the sandbox say nothing about Buildkite.
-                RunKey = $"{runKey}@{credential.ApiBase.GetLeftPart(UriPartial.Authority)}",
-                ResponsesPath = request.Responses,
-                RejectedPath = request.Rejected,
-            });
-            using (reader)
-            await using (ProgressReporter.Start(runner, error))
+                ledger = await SqliteDeliveryLedger.OpenAsync(ledgerPath, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (IsFileProblem(e))
             {
-                summary = await runner.RunAsync(reader, cancellationToken).ConfigureAwait(false);
+                return LedgerFailed(ledgerPath, e, isLedger: true, error, runner: null);
+            }
+
+            await using (ledger)
+            {
+                DeliveryRunner? runner = null;
+                try
+                {
+                    // After a restart that resends everything, the delivery ids carry the run's new generation, so a
+                    // lookup never takes an earlier generation's build for this one's.
+                    var generation = await ledger.GenerationAsync(run, cancellationToken).ConfigureAwait(false) + (request.Restart == DeliveryRestart.Everything ? 1 : 0);
+                    if (generation > 0)
+                    {
+                        destination = DestinationLoader.Load(request.Destination, new PlannerOptions { ApiBase = credential.ApiBase, DeliveryIdPrefix = DeliveryIds.Prefix(runKey, generation), KeepRecordText = true }, error)!;
+                    }
+
+                    runner = new DeliveryRunner(destination, credential, ledger, new DeliveryOptions
+                    {
+                        RunKey = run,
+                        ResponsesPath = request.Responses,
+                        RejectedPath = request.Rejected,
+                        Restart = request.Restart,
+                        StopGracePeriod = StopGracePeriod,
+                        Warn = warning => error.WriteLine($"kiteflow: warning: {warning}"),
+                    });
+                    DeliverySummary summary;
+                    await using (ProgressReporter.Start(runner, error))
+                    {
+                        summary = await runner.RunAsync(reader, stopping, cancellationToken).ConfigureAwait(false);
+                    }
+
+                    // Warnings only the records can give (unknown fields, exclusions no record has, an empty input).
+                    foreach (var warning in runner.InputWarnings)
+                    {
+                        error.WriteLine($"kiteflow: warning: {warning}");
+                    }
+
+                    return summary.Status == DeliveryRunStatus.Stopped
+                        ? (ExitCodes.Error, summary)
+                        : (summary.Delivered == summary.Records ? ExitCodes.Success : ExitCodes.SomeRecordsNotDelivered, summary);
+                }
+                catch (DeliveryStoppedException e)
+                {
+                    var message = credential.Redact(e.Message);
+                    error.WriteLine($"kiteflow: {message}");
+                    return (ExitCodes.Error, Failed(message, runner));
+                }
+                catch (InputException e)
+                {
+                    error.WriteLine($"kiteflow: {e.Message} The records before it were handled; fix the input and run the same command again to go on.");
+                    return (ExitCodes.Error, Failed(e.Message, runner));
+                }
+                catch (Exception e) when (IsFileProblem(e))
+                {
+                    return LedgerFailed(ledgerPath, e, isLedger: e is Microsoft.Data.Sqlite.SqliteException, error, runner);
+                }
             }
         }
-        catch (DeliveryStoppedException e)
-        {
-            error.WriteLine($"kiteflow: {credential.Redact(e.Message)}");
-            return ExitCodes.Error;
-        }
-        catch (InputException e)
-        {
-            error.WriteLine($"kiteflow: {e.Message} The records before it were handled; fix the input and run the same command again to go on.");
-            return ExitCodes.Error;
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            error.WriteLine("kiteflow: stopped. Every batch's state is in the ledger: run the same command again to go on where it stopped.");
-            return ExitCodes.Error;
-        }
-
-        if (request.SummaryJson is { } summaryPath)
-        {
-            await File.WriteAllTextAsync(summaryPath, JsonSerializer.Serialize(summary, SummaryJson) + "\n", cancellationToken).ConfigureAwait(false);
-        }
-
-        WriteSummary(summary, request, ledgerPath, output);
-        return summary.Delivered == summary.Records ? ExitCodes.Success : ExitCodes.SomeRecordsNotDelivered;
     }
 
-    internal static readonly JsonSerializerOptions SummaryJson = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase, WriteIndented = true };
+    private static bool IsFileProblem(Exception e) => e is IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException;
+
+    private static (int, DeliverySummary) LedgerFailed(string ledgerPath, Exception e, bool isLedger, TextWriter error, DeliveryRunner? runner)
+    {
+        var reason = isLedger && Directory.Exists(ledgerPath) ? "it is a folder, and the ledger is a file" : e.Message.TrimEnd('.');
+        var message = isLedger
+            ? $"the ledger {ledgerPath} cannot be used: {reason}. What was sent before is recorded in it; fix the file or its folder (or pass --ledger FILE) and run the same command again."
+            : $"a file could not be written: {e.Message.TrimEnd('.')}. Fix it (or choose another path) and run the same command again: the ledger keeps what was sent.";
+        error.WriteLine($"kiteflow: {message}");
+        return (ExitCodes.Error, Failed(message, runner));
+    }
+
+    private static DeliverySummary Failed(string message, DeliveryRunner? runner = null) =>
+        runner?.Summary(DeliveryRunStatus.Failed, message) ?? new DeliverySummary { Status = DeliveryRunStatus.Failed, Message = message };
+
+    internal static readonly JsonSerializerOptions SummaryJson = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        WriteIndented = true,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+    };
 
     /// <summary>
     /// The credential to send with, or null with the reason written and its exit code in <paramref name="failure"/>:
@@ -210,7 +343,34 @@ internal static class SendCommand
 
     private static void WriteSummary(DeliverySummary summary, SendRequest request, string ledgerPath, TextWriter output)
     {
-        output.WriteLine($"Delivered {summary.Delivered:N0} of {summary.Records:N0} records ({summary.Rejected:N0} rejected, {summary.PossiblyDelivered:N0} possibly delivered) in {summary.DurationMs / 1000.0:N1} s: {summary.Requests:N0} requests, {summary.Retries:N0} retries, {summary.RateLimitWaits:N0} rate-limit waits.");
+        var counts = $"{summary.Rejected:N0} rejected, {summary.PossiblyDelivered:N0} possibly delivered{(summary.Pending > 0 ? $", {summary.Pending:N0} pending" : string.Empty)}";
+        var calls = $"in {summary.DurationMs / 1000.0:N1} s: {summary.Requests:N0} requests, {summary.Retries:N0} retries, {summary.RateLimitWaits:N0} rate-limit waits.";
+        output.WriteLine(summary.Status switch
+        {
+            DeliveryRunStatus.Completed => $"Delivered {summary.Delivered:N0} of {summary.Records:N0} records ({counts}) {calls}",
+            DeliveryRunStatus.Stopped => $"Stopped: delivered {summary.Delivered:N0} of the {summary.Records:N0} records read ({counts}) {calls}",
+            _ => $"Failed: delivered {summary.Delivered:N0} of the {summary.Records:N0} records read ({counts}) {calls}",
+        });
+        if (summary.Status == DeliveryRunStatus.Stopped)
+        {
+            output.WriteLine("  Run the same command again to go on where it stopped: nothing delivered is sent again.");
+        }
+
+        var earlier = summary.NotDeliveredEarlier > 0
+            ? $"{summary.DeliveredEarlier:N0} of these records were delivered by an earlier run, and {summary.NotDeliveredEarlier:N0} rejected or possibly delivered by it"
+            : $"{summary.DeliveredEarlier:N0} of these records were delivered by an earlier run";
+        if (summary.Status == DeliveryRunStatus.Completed && summary.Requests == 0 && summary.DeliveredEarlier + summary.NotDeliveredEarlier > 0)
+        {
+            output.WriteLine($"  Sent nothing: this command ran before, and its ledger {ledgerPath} says {earlier}.");
+            output.WriteLine(request.Restart == DeliveryRestart.None
+                ? "  To send again on purpose: --restart sends what was not delivered; --restart --resend-delivered sends every record again."
+                : "  --restart found nothing that was not delivered; --restart --resend-delivered sends every record again.");
+        }
+        else if (summary.DeliveredEarlier + summary.NotDeliveredEarlier > 0)
+        {
+            output.WriteLine($"  Not sent again: the ledger {ledgerPath} says {earlier}.");
+        }
+
         if (request.Responses is { } responses)
         {
             output.WriteLine($"  responses: {responses}");
@@ -235,4 +395,4 @@ internal static class SendCommand
 }
 
 /// <summary>The arguments of one <c>kiteflow send</c>.</summary>
-internal sealed record SendRequest(FileInfo Destination, string Input, string? Format, Uri? ApiBase, string? Credential, string? TokenEnv, string? Ledger, string? Responses, string? Rejected, string? SummaryJson);
+internal sealed record SendRequest(FileInfo Destination, string Input, string? Format, Uri? ApiBase, string? Credential, string? TokenEnv, string? Ledger, string? Responses, string? Rejected, string? SummaryJson, DeliveryRestart Restart = DeliveryRestart.None, int? Threads = null);

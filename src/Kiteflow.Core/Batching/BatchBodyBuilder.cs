@@ -39,7 +39,7 @@ internal sealed class BatchBodyBuilder
             return (_buffer.WrittenSpan.ToArray(), null, null);
         }
 
-        var result = _script!.Run(_buffer.WrittenSpan, _destination, group.Url, batchIndex);
+        var result = _script!.Run(_buffer.WrittenSpan, _destination, group.Url, batchIndex, _settings.MaxBatchBytes);
         if (result.Error is not null)
         {
             return (null, null, result.Error);

@@ -47,7 +47,7 @@ internal sealed class BatchGroup
 
     /// <summary>
     /// Adds a record's shaped JSON; when <paramref name="idAt"/> is not -1, the batch's delivery id is
-    /// spliced in there (see <see cref="Shaping.BodyShaper.Write"/>).
+    /// spliced in there (see <see cref="Shaping.BodyShaper.TryWrite"/>).
     /// </summary>
     public void Add(long position, long line, ReadOnlySpan<byte> shapedJson, int idAt, string? deliveryId, ReadOnlySpan<byte> recordText, bool keepText)
     {

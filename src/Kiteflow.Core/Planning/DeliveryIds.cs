@@ -24,6 +24,18 @@ public static class DeliveryIds
         return "kf" + Convert.ToHexStringLower(hash.GetHashAndReset().AsSpan(0, 8));
     }
 
+    /// <summary>
+    /// The delivery-id prefix of a run's <paramref name="generation"/>: the run key at first, then <c>{run key}.{n}</c>
+    /// after the n-th restart that sends every record again, so the builds of one generation are never taken
+    /// for those of another when they are looked up.
+    /// </summary>
+    public static string Prefix(string runKey, int generation)
+    {
+        ArgumentNullException.ThrowIfNull(runKey);
+        ArgumentOutOfRangeException.ThrowIfNegative(generation);
+        return generation == 0 ? runKey : $"{runKey}.{generation}";
+    }
+
     /// <summary>The delivery id of the batch whose first record is at <paramref name="firstPosition"/>.</summary>
     public static string For(string prefix, long firstPosition) => $"{prefix}-{firstPosition}";
 }

@@ -26,6 +26,7 @@ public sealed class Destination
         Script = script;
         Endpoint = endpoint;
         Warnings = warnings;
+        Capture = MacroCapture.Compile(url.Macros.Concat(headers.Macros));
     }
 
     /// <summary>The settings this destination was compiled from.</summary>
@@ -36,6 +37,12 @@ public sealed class Destination
 
     /// <summary>The Buildkite endpoint recognised from the method and URL, or null when none is.</summary>
     public EndpointDefinition? Endpoint { get; }
+
+    /// <summary>
+    /// How many threads plan records: <see cref="PlannerOptions.Parallelism"/> when given, else the settings'
+    /// <c>delivery.planningThreads</c>, else one per processor.
+    /// </summary>
+    public int PlanningThreads => Math.Max(1, Options.Parallelism ?? Settings.Delivery.PlanningThreads ?? Environment.ProcessorCount);
 
     /// <summary>The token scope the endpoint needs, when it is known.</summary>
     public string? Scope => Endpoint?.Scope;
@@ -55,10 +62,21 @@ public sealed class Destination
 
     internal BodyShaper Shaper { get; }
 
+    /// <summary>The attribute paths the URL and headers read, captured while a record is shaped.</summary>
+    internal MacroCapture Capture { get; }
+
     /// <summary>The compiled <c>bodyTemplate</c>: each body is it filled from the record; null when the record is the body.</summary>
     internal BodyTemplate? BodyTemplate { get; }
 
+    /// <summary>The batching script as compiled when the settings were checked; each plan runs its own copy (<see cref="NewScript"/>).</summary>
     internal BatchScript? Script { get; }
+
+    /// <summary>
+    /// A batching script of its own for one plan: a Jint engine is not safe to share, and plans of one destination run
+    /// at once (a preview beside a delivery, several test sends). Null when batching does not use code.
+    /// </summary>
+    internal BatchScript? NewScript() =>
+        Script is null ? null : BatchScript.Compile(Settings.Batching.Code!, ScriptLimits.Default, []) ?? throw new InvalidOperationException("A script that compiled once failed to compile again.");
 
     internal string? ContentType => SendsBody ? BodyFormats.ContentType(Settings.ContentFormat) : null;
 
@@ -99,6 +117,30 @@ public sealed class Destination
         }
 
         return (new Destination(settings, options, url!, headers!, shaper!, bodyTemplate, script, endpoint, warnings), problems);
+    }
+
+    /// <summary>
+    /// Compiles settings whose reading found <paramref name="readProblems"/>, so a file's problems are
+    /// listed together: an unknown key or a bad batching value does not hide a bad header. A key the
+    /// reader already refused is not reported again; a file that could not be read as an object is not
+    /// compiled at all.
+    /// </summary>
+    public static (Destination? Destination, IReadOnlyList<SettingsProblem> Problems) Compile(DestinationSettings settings, IReadOnlyList<SettingsProblem> readProblems, PlannerOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(readProblems);
+        if (readProblems.Count == 0)
+        {
+            return Compile(settings, options);
+        }
+
+        if (readProblems.Any(p => p.Key == SettingsProblem.FileKey))
+        {
+            return (null, readProblems);
+        }
+
+        var (_, compileProblems) = Compile(settings, options);
+        var readKeys = readProblems.Select(p => p.Key).ToHashSet(StringComparer.Ordinal);
+        return (null, [.. readProblems, .. compileProblems.Where(p => !readKeys.Contains(p.Key))]);
     }
 
     /// <summary>Plans <paramref name="reader"/>'s records lazily: enumerate the plan to read, template, shape, batch and check them.</summary>

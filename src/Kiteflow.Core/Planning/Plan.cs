@@ -3,6 +3,7 @@ using System.Collections;
 using System.Runtime.ExceptionServices;
 using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 using Kiteflow.Core.Batching;
 using Kiteflow.Core.Formats;
 using Kiteflow.Core.Json;
@@ -23,14 +24,20 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
     private readonly Destination _destination;
     private readonly RecordReader _reader;
     private readonly Dictionary<string, UnknownField> _unknownFields = new(StringComparer.Ordinal);
+    private readonly ExclusionUsage? _exclusions;
     private readonly bool _keepText;
     private bool _enumerated;
+    private long _recordsFound;
+    private volatile bool _inputEnded;
 
     internal Plan(Destination destination, RecordReader reader)
     {
         _destination = destination;
         _reader = reader;
         _keepText = destination.Options.KeepRecordText;
+
+        // Excluded attributes matter only where a body is made from the record.
+        _exclusions = destination.SendsBody ? ExclusionUsage.For(destination.Settings.ExcludeAttributes) : null;
     }
 
     /// <summary>Records read so far, bad ones included.</summary>
@@ -40,21 +47,47 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
     public long RequestsPlanned { get; private set; }
 
     /// <summary>How much of the input has been read, from 0 to 1; null when its size is unknown.</summary>
+    /// <remarks>The reader runs ahead of planning: this goes with <see cref="RecordsFound"/>, not <see cref="RecordsRead"/>.</remarks>
     public double? InputFraction => _reader.Fraction;
+
+    /// <summary>
+    /// Records the reader has found so far, ahead of those planned (<see cref="RecordsRead"/>): once
+    /// <see cref="InputEnded"/>, the number of records in the whole input.
+    /// </summary>
+    public long RecordsFound => Volatile.Read(ref _recordsFound);
+
+    /// <summary>Whether the reader has reached the end of the input (so <see cref="RecordsFound"/> is the input's count).</summary>
+    public bool InputEnded => _inputEnded;
 
     /// <summary>Records rejected so far.</summary>
     public long RecordsRejected { get; private set; }
 
-    /// <summary>The destination's warnings, and those found in the records read so far (unknown fields).</summary>
-    public IReadOnlyList<string> Warnings
+    /// <summary>The destination's warnings, then <see cref="InputWarnings"/>.</summary>
+    public IReadOnlyList<string> Warnings => [.. _destination.Warnings, .. InputWarnings];
+
+    /// <summary>
+    /// The warnings found in the records read so far: unknown fields, excluded attributes no record has,
+    /// an input without records. Those about what no record has say so when only part of the input was read.
+    /// </summary>
+    public IReadOnlyList<string> InputWarnings
     {
         get
         {
-            var warnings = new List<string>(_destination.Warnings);
+            var warnings = new List<string>();
+            if (_inputEnded && RecordsRead == 0)
+            {
+                warnings.Add("The input holds no records, so there is nothing to send; check that it is the right file.");
+            }
+
             foreach (var (_, unknown) in _unknownFields)
             {
                 var records = string.Join(", ", unknown.Positions) + (unknown.Count > unknown.Positions.Count ? ", …" : string.Empty);
                 warnings.Add($"{unknown.Sentence} (record{(unknown.Count == 1 ? string.Empty : "s")} {records}{(unknown.Count > 1 ? $"; {unknown.Count:N0} in all" : string.Empty)})");
+            }
+
+            if (_exclusions is not null)
+            {
+                warnings.AddRange(_exclusions.Warnings(_inputEnded));
             }
 
             return warnings;
@@ -84,7 +117,7 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
         var batching = settings.Batching.Enabled;
         var groups = new Dictionary<string, BatchGroup>(StringComparer.Ordinal);
         var oldest = new LinkedList<BatchGroup>();
-        var bodies = batching ? new BatchBodyBuilder(settings.Batching, _destination.Script, settings.Name) : null;
+        var bodies = batching ? new BatchBodyBuilder(settings.Batching, _destination.NewScript(), settings.Name) : null;
         var batchIndex = 0L;
         var ready = new List<BatchGroup>();
         var spare = new Stack<BatchGroup>();  // sent groups, kept for their buffers
@@ -173,6 +206,7 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
         }
 
         // End of input: every open batch goes, oldest first.
+        _inputEnded = true;
         while (oldest.First is { } node)
         {
             var group = Detach(node.Value, groups, oldest);
@@ -199,7 +233,7 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
     /// </summary>
     private IEnumerable<Chunk> PreparedChunks()
     {
-        var parallelism = Math.Max(1, _destination.Options.Parallelism);
+        var parallelism = _destination.PlanningThreads;
         _reader.DeferParsing();
         var clock = new TemplateClock(_destination.Options.TimeProvider, _destination.Settings.DateFormat, _destination.Settings.DateUnit);
         var pending = new Queue<(Chunk Chunk, Task? Work)>();
@@ -215,13 +249,16 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
             {
                 while (more && pending.Count < parallelism + 1)
                 {
-                    var chunk = spare.Count > 0 ? spare.Pop() : new Chunk();
+                    var chunk = spare.Count > 0 ? spare.Pop() : new Chunk { Values = new CapturedValues(_destination.Capture) };
                     var bytes = 0L;
                     while (chunk.Reads.Count < size && bytes < Chunk.MaxBytes && (more = Next(reads, ref failure)))
                     {
                         chunk.Reads.Add(reads.Current);
                         bytes += reads.Current.Record?.Utf8Length ?? 0;
+                        Volatile.Write(ref _recordsFound, _recordsFound + 1);
                     }
+
+                    _inputEnded = !more && failure is null;
 
                     if (chunk.Reads.Count == 0)
                     {
@@ -319,10 +356,20 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
         }
 
         var record = read.Record!;
+        if (_destination.BodyTemplate is null && !_destination.ValidatesBodies && PrepareStreamed(chunk, record, ref prepared, clock))
+        {
+            return;
+        }
+
         if (record.Complete() is { } parseRejection)
         {
             prepared.Rejection = parseRejection;
             return;
+        }
+
+        if (_exclusions is not null)
+        {
+            _exclusions.Observe(record.Value, chunk.Exclusions ??= _exclusions.NewSightings());
         }
 
         chunk.Url.Clear();
@@ -354,7 +401,7 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
             prepared.DeliveryId = shaper.InjectsDeliveryId ? DeliveryIds.For(_destination.Options.DeliveryIdPrefix, record.Position) : null;
             if (_destination.SendsBody)
             {
-                var (offset, length, _) = chunk.Shape(shaper, record.Value, prepared.DeliveryId);
+                var (offset, length, _) = chunk.Shape(shaper, record.Utf8Json, prepared.DeliveryId, record.MaxDepth);
                 prepared.Body = BodyFormats.Convert(settings.ContentFormat, chunk.Shaped.WrittenSpan.Slice(offset, length));
             }
 
@@ -365,7 +412,68 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
 
         // A batch's delivery id is its first record's, known only when batching: write an empty
         // one and let the batch splice its id in.
-        (prepared.ShapedOffset, prepared.ShapedLength, prepared.IdAt) = chunk.Shape(shaper, record.Value, shaper.InjectsDeliveryId ? string.Empty : null);
+        (prepared.ShapedOffset, prepared.ShapedLength, prepared.IdAt) = chunk.Shape(shaper, record.Utf8Json, shaper.InjectsDeliveryId ? string.Empty : null, record.MaxDepth);
+    }
+
+    /// <summary>
+    /// Prepares a record whose body is the record itself and is not checked against an endpoint, from one pass over
+    /// its bytes: the shaper checks the JSON, writes the body and captures the URL's and headers' macro values as it
+    /// goes, so no document is built. Returns false, having prepared nothing, when the record is not valid UTF-8 or
+    /// not a well-formed JSON object: parsing it as a document then says exactly why, as for every other record.
+    /// </summary>
+    private bool PrepareStreamed(Chunk chunk, SourceRecord record, ref Prepared prepared, TemplateClock clock)
+    {
+        var bytes = record.Utf8Json;
+        if (!Utf8.IsValid(bytes))
+        {
+            return false;
+        }
+
+        var shaper = _destination.Shaper;
+        var batching = _destination.Settings.Batching.Enabled;
+        var deliveryId = !shaper.InjectsDeliveryId ? null : batching ? string.Empty : DeliveryIds.For(_destination.Options.DeliveryIdPrefix, record.Position);
+        var offset = chunk.Shaped.WrittenCount;
+        int idAt;
+        try
+        {
+            if (!shaper.TryWrite(chunk.Shaped, bytes, deliveryId, record.MaxDepth, chunk.Values, out idAt))
+            {
+                return false;
+            }
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+
+        // A rejected record's shaped bytes stay in the chunk's buffer unused until the chunk is recycled.
+        var length = chunk.Shaped.WrittenCount - offset;
+        chunk.Url.Clear();
+        var problem = _destination.Url.Resolve(chunk.Values, clock, chunk.Url, out var url);
+        var headerList = _destination.Headers.Count == 0 ? null : new List<KeyValuePair<string, string>>(_destination.Headers.Count);
+        problem ??= headerList is null ? null : _destination.Headers.Resolve(chunk.Values, clock, headerList, chunk.Scratch);
+        if (problem is not null)
+        {
+            prepared.Rejection = Rejected(record, RejectionStage.Template, problem);
+            return true;
+        }
+
+        prepared.Url = url;
+        prepared.Headers = (IReadOnlyList<KeyValuePair<string, string>>?)headerList ?? NoHeaders;
+        if (!batching)
+        {
+            prepared.DeliveryId = deliveryId;
+            if (_destination.SendsBody)
+            {
+                prepared.Body = BodyFormats.Convert(_destination.Settings.ContentFormat, chunk.Shaped.WrittenSpan.Slice(offset, length));
+            }
+
+            return true;
+        }
+
+        prepared.GroupKey = GroupKey(prepared);
+        (prepared.ShapedOffset, prepared.ShapedLength, prepared.IdAt) = (offset, length, idAt);
+        return true;
     }
 
     /// <summary>
@@ -405,14 +513,14 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
                 if (!batching)
                 {
                     prepared.DeliveryId = DeliveryIds.For(_destination.Options.DeliveryIdPrefix, record.Position);
-                    var (offset, length, _) = chunk.Shape(shaper, body, prepared.DeliveryId);
+                    var (offset, length, _) = chunk.Shape(shaper, chunk.Filled.WrittenSpan, prepared.DeliveryId, FilledBodyOptions.MaxDepth);
                     prepared.Body = BodyFormats.Convert(settings.ContentFormat, chunk.Shaped.WrittenSpan.Slice(offset, length));
                     return;
                 }
 
                 // As for records: the batch splices its delivery id in.
                 prepared.GroupKey = GroupKey(prepared);
-                (prepared.ShapedOffset, prepared.ShapedLength, prepared.IdAt) = chunk.Shape(shaper, body, string.Empty);
+                (prepared.ShapedOffset, prepared.ShapedLength, prepared.IdAt) = chunk.Shape(shaper, chunk.Filled.WrittenSpan, string.Empty, FilledBodyOptions.MaxDepth);
                 return;
             }
         }
@@ -455,9 +563,14 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
         return string.Join(" ", check.Errors.Select(e => e.Message));
     }
 
-    /// <summary>Adds the unknown fields a chunk's records had to the plan's warnings, in dataset order.</summary>
+    /// <summary>Adds what a chunk's records showed (unknown fields, excluded paths) to the plan's warnings, in dataset order.</summary>
     private void NoteUnknownFields(Chunk chunk)
     {
+        if (chunk.Exclusions is { } sightings)
+        {
+            _exclusions!.Merge(sightings);
+        }
+
         foreach (var (path, warning, position) in chunk.UnknownFields)
         {
             if (!_unknownFields.TryGetValue(path, out var field))
@@ -526,7 +639,6 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
         public const int MaxRecords = 256;
         public const long MaxBytes = 1 << 20;
 
-        private readonly Utf8JsonWriter _writer = new(Stream.Null, MinimalJsonEncoder.CompactWriterOptions);
         private readonly Utf8JsonWriter _fillWriter = new(Stream.Null, MinimalJsonEncoder.CompactWriterOptions);
         private readonly ArrayBufferWriter<char> _text = new(256);
 
@@ -543,19 +655,27 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
 
         public List<(string Path, string Warning, long Position)> UnknownFields { get; } = [];
 
+        /// <summary>What the chunk's records showed of the excluded paths; made on first use.</summary>
+        public ExclusionSightings? Exclusions { get; set; }
+
         public int Count => Reads.Count;
 
         /// <summary>The current record's filled body template.</summary>
         public ArrayBufferWriter<byte> Filled { get; } = new(4 * 1024);
 
-        /// <summary>Appends the shaped record to <see cref="Shaped"/>: its offset, length, and where its delivery id starts (or -1).</summary>
-        public (int Offset, int Length, int IdAt) Shape(BodyShaper shaper, JsonElement record, string? deliveryId)
+        /// <summary>The URL's and headers' macro values of the record being prepared.</summary>
+        public required CapturedValues Values { get; init; }
+
+        /// <summary>Appends the shaped object <paramref name="json"/> to <see cref="Shaped"/>: its offset, length, and where its delivery id starts (or -1).</summary>
+        public (int Offset, int Length, int IdAt) Shape(BodyShaper shaper, ReadOnlySpan<byte> json, string? deliveryId, int maxDepth)
         {
             var offset = Shaped.WrittenCount;
-            _writer.Reset(Shaped);
-            var idAt = shaper.Write(_writer, record, deliveryId);
-            _writer.Flush();
-            return (offset, Shaped.WrittenCount - offset, (int)idAt);
+            if (!shaper.TryWrite(Shaped, json, deliveryId, maxDepth, values: null, out var idAt))
+            {
+                throw new InvalidOperationException("Only a JSON object is shaped.");  // checked before
+            }
+
+            return (offset, Shaped.WrittenCount - offset, idAt);
         }
 
         /// <summary>Fills <paramref name="template"/> from <paramref name="record"/> into <see cref="Filled"/>; returns why it cannot be, or null.</summary>

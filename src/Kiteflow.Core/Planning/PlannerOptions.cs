@@ -35,8 +35,8 @@ public sealed class PlannerOptions
 
     /// <summary>
     /// How many threads parse, template, check and shape records ahead of batching, which stays in
-    /// dataset order on the enumerating thread. 1 does it all on that thread. Default: the number of
-    /// processors.
+    /// dataset order on the enumerating thread. 1 does it all on that thread. Null (the default): the
+    /// destination's <c>delivery.planningThreads</c>, or else the number of processors.
     /// </summary>
-    public int Parallelism { get; init; } = Environment.ProcessorCount;
+    public int? Parallelism { get; init; }
 }

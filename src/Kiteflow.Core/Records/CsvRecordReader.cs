@@ -91,12 +91,15 @@ internal sealed class CsvRecordReader : RecordReader
             ReadResult result;
             if (status != RowStatus.Row)
             {
-                result = ReadResult.Of(new Rejection(position, startLine, RejectionStage.Read, Describe(status, skipped)));
+                result = ReadResult.Of(new Rejection(position, startLine, RejectionStage.Read, Describe(status, skipped)) { OriginalText = RowText(rowLength) });
             }
             else if (_cells.Count != columns)
             {
                 result = ReadResult.Of(new Rejection(position, startLine, RejectionStage.Read,
-                    $"The row has {_cells.Count} cells but the header has {columns}; quote cells that contain commas (\"a, b\") and check for missing or extra cells."));
+                    $"The row has {_cells.Count} cells but the header has {columns}; quote cells that contain commas (\"a, b\") and check for missing or extra cells.")
+                {
+                    OriginalText = RowText(rowLength),
+                });
             }
             else
             {
@@ -111,6 +114,10 @@ internal sealed class CsvRecordReader : RecordReader
             yield return result;
         }
     }
+
+    /// <summary>A refused row's text without its line break, for the rejected output; null when the row was skipped unread.</summary>
+    private string? RowText(int rowLength) =>
+        rowLength > 0 ? Encoding.UTF8.GetString(_input.Unconsumed[..Math.Min(rowLength, _input.Unconsumed.Length)].TrimEnd("\r\n"u8)) : null;
 
     private void Consume(int rowLength)
     {

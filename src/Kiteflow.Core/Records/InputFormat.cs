@@ -11,4 +11,7 @@ public enum InputFormat
 
     /// <summary>A header row, then one record per row; dotted headers build nested objects.</summary>
     Csv,
+
+    /// <summary>A file written by <c>send --rejected</c>: JSON Lines whose <c>data</c> is the record (or, for a record that could not be read, its text).</summary>
+    Rejected,
 }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Text;
 
 namespace Kiteflow.Core.Records;
 
@@ -105,10 +106,14 @@ internal sealed class JsonArrayReader : RecordReader
                 if (!_input.Fill())
                 {
                     var length = skip.Skipped + _input.Unconsumed.Length;
-                    _input.DiscardAll();
-                    return skip.Active
+                    var unfinished = skip.Active
                         ? _parser.Oversized(position, startLine, length)
-                        : ReadResult.Of(new Rejection(position, startLine, RejectionStage.Read, "Malformed JSON: the file ends inside this record."));
+                        : ReadResult.Of(new Rejection(position, startLine, RejectionStage.Read, "Malformed JSON: the file ends inside this record.")
+                        {
+                            OriginalText = Encoding.UTF8.GetString(_input.Unconsumed.TrimEnd(" \t\r\n"u8)),
+                        });
+                    _input.DiscardAll();
+                    return unfinished;
                 }
 
                 continue;

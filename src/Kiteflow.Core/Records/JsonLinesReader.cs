@@ -14,6 +14,9 @@ internal sealed class JsonLinesReader : RecordReader
         Parser = _parser;
     }
 
+    /// <summary>The byte window, for a reader built on this one.</summary>
+    internal ByteInput Window => _input;
+
     protected override IEnumerable<ReadResult> ReadItems()
     {
         var position = 0L;

@@ -63,14 +63,14 @@ internal sealed class RecordParser
         }
         catch (JsonException e)
         {
-            return (null, new Rejection(position, line + (e.LineNumber ?? 0), RejectionStage.Read, DescribeJsonError(e)));
+            return (null, new Rejection(position, line + (e.LineNumber ?? 0), RejectionStage.Read, DescribeJsonError(e)) { OriginalText = Encoding.UTF8.GetString(utf8) });
         }
 
         if (document.RootElement.ValueKind != JsonValueKind.Object)
         {
             var kind = KindName(document.RootElement.ValueKind);
             document.Dispose();
-            return (null, new Rejection(position, line, RejectionStage.Read, $"The record is {kind}, not a JSON object; every record must be an object such as {{\"branch\":\"main\"}}."));
+            return (null, new Rejection(position, line, RejectionStage.Read, $"The record is {kind}, not a JSON object; every record must be an object such as {{\"branch\":\"main\"}}.") { OriginalText = Encoding.UTF8.GetString(utf8) });
         }
 
         return (document, null);
@@ -100,7 +100,10 @@ internal sealed class RecordParser
         }
 
         return new Rejection(position, line + lineOffset, RejectionStage.Read,
-            $"The record is not valid UTF-8 (byte 0x{utf8[offset]:X2} at offset {offset} of the record); save the file as UTF-8.");
+            $"The record is not valid UTF-8 (byte 0x{utf8[offset]:X2} at offset {offset} of the record); save the file as UTF-8.")
+        {
+            OriginalText = Encoding.UTF8.GetString(utf8),
+        };
     }
 
     private string DescribeJsonError(JsonException e)

@@ -32,12 +32,27 @@ public abstract class RecordReader : IEnumerable<ReadResult>, IDisposable
             throw new InputException($"Cannot open the input '{path}': {e.Message}", e);
         }
 
-        var resolved = format ?? (path == "-" ? InputFormat.JsonLines : FormatFromExtension(path));
-        if (resolved == InputFormat.JsonArray && format is null && !StartsWithArray(stream))
+        InputFormat resolved;
+        try
         {
-            // A .json file that does not start with '[' is read as JSON Lines: exports of one
-            // object per line are often named .json.
-            resolved = InputFormat.JsonLines;
+            resolved = format ?? (path == "-" ? InputFormat.JsonLines : FormatFromExtension(path));
+            if (resolved == InputFormat.JsonArray && format is null && !StartsWithArray(stream))
+            {
+                // A .json file that does not start with '[' is read as JSON Lines: exports of one
+                // object per line are often named .json.
+                resolved = InputFormat.JsonLines;
+            }
+
+            if (resolved == InputFormat.JsonLines && format is null && StartsLikeRejectedRecords(stream))
+            {
+                // Sent as JSON Lines, each record would be {record, line, data, error}: say how to send the data.
+                throw new InputException($"'{path}' looks like a file of rejected records (written by --rejected). To read the records in its \"data\" (repaired, to send them again), add --format rejected; to read its lines as they are, add --format jsonl.");
+            }
+        }
+        catch (InputException)
+        {
+            stream.Dispose();
+            throw;
         }
 
         return Create(stream, resolved, limits);
@@ -53,8 +68,19 @@ public abstract class RecordReader : IEnumerable<ReadResult>, IDisposable
             InputFormat.JsonLines => new JsonLinesReader(stream, limits),
             InputFormat.JsonArray => new JsonArrayReader(stream, limits),
             InputFormat.Csv => new CsvRecordReader(stream, limits),
+            InputFormat.Rejected => new RejectedRecordsReader(stream, limits),
             _ => throw new ArgumentOutOfRangeException(nameof(format), format, null),
         };
+    }
+
+    /// <summary>
+    /// Reads records a dataset holds, in the order given; each record's position is its <see cref="DatasetItem.Offset"/>.
+    /// The items' memory must stay valid until the reader is disposed.
+    /// </summary>
+    public static RecordReader FromDataset(IEnumerable<DatasetItem> items, ReaderLimits? limits = null)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        return new DatasetRecordReader(items, limits ?? ReaderLimits.Default);
     }
 
     /// <summary>The input format a file name implies: <c>.json</c>, <c>.jsonl</c>/<c>.ndjson</c>, <c>.csv</c>.</summary>
@@ -71,14 +97,15 @@ public abstract class RecordReader : IEnumerable<ReadResult>, IDisposable
         };
     }
 
-    /// <summary>Parses a format name as written on the command line: <c>json</c>, <c>jsonl</c>, <c>ndjson</c>, <c>csv</c>.</summary>
+    /// <summary>Parses a format name as written on the command line: <c>json</c>, <c>jsonl</c>, <c>ndjson</c>, <c>csv</c>, <c>rejected</c>.</summary>
     public static InputFormat? ParseFormatName(string? name) => name?.ToLowerInvariant() switch
     {
         null or "" => null,
         "json" or "json-array" => InputFormat.JsonArray,
         "jsonl" or "ndjson" or "json-lines" => InputFormat.JsonLines,
         "csv" => InputFormat.Csv,
-        _ => throw new InputException($"Unknown input format '{name}'; use json, jsonl or csv."),
+        "rejected" => InputFormat.Rejected,
+        _ => throw new InputException($"Unknown input format '{name}'; use json, jsonl, csv or rejected."),
     };
 
     /// <summary>How much of the input has been read, from 0 to 1, for progress and ETA; null when the input's size is unknown (a pipe).</summary>
@@ -134,6 +161,49 @@ public abstract class RecordReader : IEnumerable<ReadResult>, IDisposable
         {
             input.Start += 3;
         }
+    }
+
+    /// <summary>
+    /// Whether the first line is one <c>send --rejected</c> writes: <c>{"record":N,"line":…,"data":</c>,
+    /// the order <c>send --rejected</c> writes its keys in. Only a seekable stream is looked at.
+    /// </summary>
+    private static bool StartsLikeRejectedRecords(Stream stream)
+    {
+        if (!stream.CanSeek)
+        {
+            return false;
+        }
+
+        Span<byte> head = stackalloc byte[256];
+        var read = stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+        stream.Position = 0;
+        var span = head[..read];
+        if (span.StartsWith("\uFEFF"u8))
+        {
+            span = span[3..];
+        }
+
+        if (!span.StartsWith("{\"record\":"u8))
+        {
+            return false;
+        }
+
+        span = span["{\"record\":"u8.Length..];
+        var digits = span.IndexOfAnyExceptInRange((byte)'0', (byte)'9');
+        if (digits <= 0)
+        {
+            return false;
+        }
+
+        span = span[digits..];
+        if (!span.StartsWith(",\"line\":"u8))
+        {
+            return false;
+        }
+
+        span = span[",\"line\":"u8.Length..];
+        var end = span.IndexOf((byte)',');
+        return end > 0 && span[(end + 1)..].StartsWith("\"data\":"u8);
     }
 
     private static bool StartsWithArray(Stream stream)

@@ -24,6 +24,7 @@ public sealed class SourceRecord : IDisposable
         _rented = rented;
         Utf8Length = length;
         _parser = parser;
+        MaxDepth = parser.Limits.MaxDepth;
     }
 
     /// <summary>The record's 0-based position in the input, counting every record, bad ones included.</summary>
@@ -36,6 +37,9 @@ public sealed class SourceRecord : IDisposable
     public JsonElement Value => _document is not null
         ? _value
         : throw new InvalidOperationException(_rented is null ? "The record was disposed." : "The record is not parsed, or its value was released.");
+
+    /// <summary>How deep the record may nest: its reader's limit, for whoever reads <see cref="Utf8Json"/> itself.</summary>
+    internal int MaxDepth { get; }
 
     /// <summary>The size of the record's JSON text as read.</summary>
     public int Utf8Length { get; }

@@ -62,6 +62,13 @@ public sealed class BatchingSettings
     /// <summary>The largest body a batch may make, in bytes. Default 5 MiB.</summary>
     public long MaxBatchBytes { get; set; } = 5 * 1024 * 1024;
 
+    /// <summary>
+    /// In streaming delivery (an active destination of the server), how long a batch that is not full waits for more
+    /// records after its first one arrived, in milliseconds, before it is sent as it is. 0–600,000; default 1,000.
+    /// A file ends, so <c>kiteflow send</c> never waits.
+    /// </summary>
+    public int LingerMs { get; set; } = 1000;
+
     /// <summary>How a batch becomes a body. Default <see cref="BatchAlgorithm.JsonArray"/>.</summary>
     public BatchAlgorithm Algorithm { get; set; } = BatchAlgorithm.JsonArray;
 
@@ -109,9 +116,21 @@ public sealed class DeliverySettings
     /// </summary>
     public bool Pacing { get; set; } = true;
 
-    /// <summary>The organization's limit in requests per minute. Default 200, Buildkite's.</summary>
-    public int OrganizationRequestsPerMinute { get; set; } = 200;
+    /// <summary>
+    /// A cap the user chooses: at most this many requests a minute to any one organization, even when the
+    /// server's <c>RateLimit-*</c> headers allow more. Default none: pacing follows the server.
+    /// </summary>
+    public int? OrganizationRequestsPerMinute { get; set; }
 
-    /// <summary>The token user's limit in requests per minute. Default 50, Buildkite's.</summary>
-    public int UserRequestsPerMinute { get; set; } = 50;
+    /// <summary>
+    /// A cap the user chooses: at most this many requests a minute in all (the token user's limit), even when
+    /// the server's <c>RateLimit-User-*</c> headers allow more. Default none: pacing follows the server.
+    /// </summary>
+    public int? UserRequestsPerMinute { get; set; }
+
+    /// <summary>
+    /// How many threads read, template, check and shape records ahead of sending, 1–64. Null (the default): one
+    /// per processor. <see cref="Planning.PlannerOptions.Parallelism"/> (the CLI's <c>--threads</c>) overrides it.
+    /// </summary>
+    public int? PlanningThreads { get; set; }
 }

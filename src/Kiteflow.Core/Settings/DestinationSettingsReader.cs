@@ -11,9 +11,9 @@ namespace Kiteflow.Core.Settings;
 public static class DestinationSettingsReader
 {
     private static readonly string[] TopKeys = ["name", "method", "contentFormat", "url", "headers", "excludeAttributes", "bodyTemplate", "dateFormat", "dateUnit", "batching", "responseWebhook", "delivery"];
-    private static readonly string[] BatchingKeys = ["enabled", "batchSize", "maxBatchBytes", "algorithm", "propertyName", "otherProps", "code"];
+    private static readonly string[] BatchingKeys = ["enabled", "batchSize", "maxBatchBytes", "lingerMs", "algorithm", "propertyName", "otherProps", "code"];
     private static readonly string[] WebhookKeys = ["enabled", "forwardUrl"];
-    private static readonly string[] DeliveryKeys = ["concurrency", "maxAttempts", "timeoutSeconds", "retryAmbiguousPosts", "pacing", "organizationRequestsPerMinute", "userRequestsPerMinute"];
+    private static readonly string[] DeliveryKeys = ["concurrency", "maxAttempts", "timeoutSeconds", "retryAmbiguousPosts", "pacing", "organizationRequestsPerMinute", "userRequestsPerMinute", "planningThreads"];
 
     /// <summary>Reads the destination file at <paramref name="path"/>; its file name is the default <see cref="DestinationSettings.Name"/>.</summary>
     public static (DestinationSettings Settings, IReadOnlyList<SettingsProblem> Problems) ReadFile(string path)
@@ -26,7 +26,7 @@ public static class DestinationSettingsReader
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return (new DestinationSettings(), [new SettingsProblem("(file)", $"Cannot read the destination file '{path}': {e.Message}")]);
+            return (new DestinationSettings(), [new SettingsProblem(SettingsProblem.FileKey, $"Cannot read the destination file '{path}': {e.Message}")]);
         }
 
         return Read(text, Path.GetFileNameWithoutExtension(path));
@@ -45,7 +45,7 @@ public static class DestinationSettingsReader
         }
         catch (JsonException e)
         {
-            problems.Add(new SettingsProblem("(file)", $"The destination file is not valid JSON (line {e.LineNumber + 1}, column {e.BytePositionInLine + 1}); fix the syntax and try again."));
+            problems.Add(new SettingsProblem(SettingsProblem.FileKey, $"The destination file is not valid JSON (line {e.LineNumber + 1}, column {e.BytePositionInLine + 1}); fix the syntax and try again."));
             return (settings, problems);
         }
 
@@ -54,7 +54,7 @@ public static class DestinationSettingsReader
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
             {
-                problems.Add(new SettingsProblem("(file)", "The destination file must hold one JSON object with keys such as \"url\" and \"method\"."));
+                problems.Add(new SettingsProblem(SettingsProblem.FileKey, "The destination file must hold one JSON object with keys such as \"url\" and \"method\"."));
                 return (settings, problems);
             }
 
@@ -108,6 +108,7 @@ public static class DestinationSettingsReader
         batching.Enabled = reader.Bool("enabled") ?? false;
         batching.BatchSize = (int)(reader.Integer("batchSize", 1, BatchingSettings.MaxBatchSize) ?? batching.BatchSize);
         batching.MaxBatchBytes = reader.Integer("maxBatchBytes", 1024, 1024L * 1024 * 1024) ?? batching.MaxBatchBytes;
+        batching.LingerMs = (int)(reader.Integer("lingerMs", 0, 600_000) ?? batching.LingerMs);
         batching.Algorithm = reader.Enum("algorithm", batching.Algorithm, ("json-array", BatchAlgorithm.JsonArray), ("property", BatchAlgorithm.Property), ("code", BatchAlgorithm.Code));
         batching.PropertyName = reader.String("propertyName");
         batching.OtherProps = reader.ObjectText("otherProps");
@@ -146,8 +147,9 @@ public static class DestinationSettingsReader
         delivery.TimeoutSeconds = (int)(reader.Integer("timeoutSeconds", 1, 600) ?? delivery.TimeoutSeconds);
         delivery.RetryAmbiguousPosts = reader.Bool("retryAmbiguousPosts") ?? delivery.RetryAmbiguousPosts;
         delivery.Pacing = reader.Bool("pacing") ?? delivery.Pacing;
-        delivery.OrganizationRequestsPerMinute = (int)(reader.Integer("organizationRequestsPerMinute", 1, 100_000) ?? delivery.OrganizationRequestsPerMinute);
-        delivery.UserRequestsPerMinute = (int)(reader.Integer("userRequestsPerMinute", 1, 100_000) ?? delivery.UserRequestsPerMinute);
+        delivery.OrganizationRequestsPerMinute = (int?)reader.Integer("organizationRequestsPerMinute", 1, 100_000) ?? delivery.OrganizationRequestsPerMinute;
+        delivery.UserRequestsPerMinute = (int?)reader.Integer("userRequestsPerMinute", 1, 100_000) ?? delivery.UserRequestsPerMinute;
+        delivery.PlanningThreads = (int?)reader.Integer("planningThreads", 1, 64) ?? delivery.PlanningThreads;
     }
 
     private static void CheckDateFormat(string format, List<SettingsProblem> problems)

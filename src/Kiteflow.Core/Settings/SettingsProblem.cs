@@ -5,6 +5,9 @@ namespace Kiteflow.Core.Settings;
 /// <param name="Message">What is wrong, with the bad value, and what to do.</param>
 public sealed record SettingsProblem(string Key, string Message)
 {
+    /// <summary>The key of a problem with the file as a whole (unreadable, not JSON, not an object): nothing else in it can be judged.</summary>
+    public const string FileKey = "(file)";
+
     /// <inheritdoc />
     public override string ToString() => $"{Key}: {Message}";
 }

@@ -63,4 +63,18 @@ internal sealed class ExclusionTree
 
         return null;
     }
+
+    /// <summary>The node for the property name <paramref name="reader"/> stands on, or null when nothing under it is excluded.</summary>
+    public ExclusionTree? Find(ref Utf8JsonReader reader)
+    {
+        foreach (var child in Children)
+        {
+            if (reader.ValueTextEquals(child.Utf8Name))
+            {
+                return child;
+            }
+        }
+
+        return null;
+    }
 }

@@ -22,6 +22,9 @@ internal sealed class HeaderTemplates
 
     public int Count => _headers.Length;
 
+    /// <summary>The macros of every header, in order.</summary>
+    public IEnumerable<Macro> Macros => _headers.SelectMany(h => h.Parts).Where(p => p.Macro is not null).Select(p => p.Macro!);
+
     /// <summary>Whether any value comes from the record (then headers take part in grouping).</summary>
     public bool HasMacros => Array.Exists(_headers, h => h.Parts.Exists(p => p.Macro is not null));
 
@@ -89,7 +92,12 @@ internal sealed class HeaderTemplates
     }
 
     /// <summary>Resolves every header for <paramref name="record"/>. Returns null on success, or why the record cannot make its headers.</summary>
-    public string? Resolve(JsonElement record, TemplateClock clock, List<KeyValuePair<string, string>> into, StringBuilder scratch)
+    public string? Resolve(JsonElement record, TemplateClock clock, List<KeyValuePair<string, string>> into, StringBuilder scratch) =>
+        Resolve(new ElementMacroValues(record), clock, into, scratch);
+
+    /// <summary>As <see cref="Resolve(JsonElement, TemplateClock, List{KeyValuePair{string, string}}, StringBuilder)"/>, with the record's values from <paramref name="values"/>.</summary>
+    public string? Resolve<TValues>(TValues values, TemplateClock clock, List<KeyValuePair<string, string>> into, StringBuilder scratch)
+        where TValues : IMacroValues
     {
         foreach (var header in _headers)
         {
@@ -102,7 +110,7 @@ internal sealed class HeaderTemplates
                     continue;
                 }
 
-                var value = part.Macro!.Resolve(record, clock, out var reason);
+                var value = part.Macro!.Resolve(values, clock, out var reason);
                 if (value is null)
                 {
                     return $"header {header.Name}: {reason}";

@@ -26,6 +26,9 @@ internal sealed class Macro
     /// <summary>The attribute path; empty for a time macro.</summary>
     public string[] Path { get; }
 
+    /// <summary>The attribute path's names as UTF-8.</summary>
+    public byte[][] Utf8Path => _path;
+
     /// <summary>The text used when the attribute is missing or null.</summary>
     public string? Default { get; }
 
@@ -84,7 +87,11 @@ internal sealed class Macro
     /// The macro's value for <paramref name="record"/> as text: strings as they are, numbers as their
     /// exact JSON text, booleans as true/false. Returns null with a reason when there is no value.
     /// </summary>
-    public string? Resolve(JsonElement record, TemplateClock clock, out string? reason)
+    public string? Resolve(JsonElement record, TemplateClock clock, out string? reason) => Resolve(new ElementMacroValues(record), clock, out reason);
+
+    /// <summary>As <see cref="Resolve(JsonElement, TemplateClock, out string?)"/>, with the record's values from <paramref name="values"/>.</summary>
+    public string? Resolve<TValues>(TValues values, TemplateClock clock, out string? reason)
+        where TValues : IMacroValues
     {
         reason = null;
         if (NowOffset is { } offset)
@@ -92,20 +99,18 @@ internal sealed class Macro
             return clock.Format(offset);
         }
 
-        if (!TryFind(record, out var current))
+        var value = values.Find(this);
+        switch (value.Kind)
         {
-            return Fallback(out reason, MissingWhy);
-        }
-
-        switch (current.ValueKind)
-        {
+            case JsonValueKind.Undefined:
+                return Fallback(out reason, MissingWhy);
             case JsonValueKind.Null:
                 return Fallback(out reason, NullWhy);
             case JsonValueKind.Object or JsonValueKind.Array:
-                reason = $"{Text}: the attribute '{string.Join('.', Path)}' is {Records.RecordParser.KindName(current.ValueKind)}; a URL or header needs a single value (string, number or boolean).";
+                reason = $"{Text}: the attribute '{string.Join('.', Path)}' is {Records.RecordParser.KindName(value.Kind)}; a URL or header needs a single value (string, number or boolean).";
                 return null;
             default:
-                return AsText(current);
+                return value.Text;
         }
     }
 

@@ -43,6 +43,9 @@ internal sealed class UrlTemplate
     /// <summary>Whether any part of the URL comes from the record.</summary>
     public bool HasMacros { get; }
 
+    /// <summary>The macros, in order.</summary>
+    public IEnumerable<Macro> Macros => _pieces.Where(p => p.Macro is not null).Select(p => p.Macro!);
+
     /// <summary>
     /// Compiles <paramref name="text"/>. <paramref name="apiBase"/> is the credential's API base (null:
     /// <c>https://api.buildkite.com</c>); a template written for api.buildkite.com is sent there instead.
@@ -157,8 +160,16 @@ internal sealed class UrlTemplate
     /// Appends the URL for <paramref name="record"/> to <paramref name="builder"/>. Returns null on
     /// success, or why the record cannot make a URL (naming the macro).
     /// </summary>
-    public string? Resolve(JsonElement record, TemplateClock clock, StringBuilder builder)
+    public string? Resolve(JsonElement record, TemplateClock clock, StringBuilder builder) => Resolve(new ElementMacroValues(record), clock, builder, out _);
+
+    /// <summary>
+    /// Appends the URL made from <paramref name="values"/> to <paramref name="builder"/> and returns null, with the
+    /// URL in <paramref name="url"/>; or returns why the record cannot make a URL (naming the macro).
+    /// </summary>
+    public string? Resolve<TValues>(TValues values, TemplateClock clock, StringBuilder builder, out string? url)
+        where TValues : IMacroValues
     {
+        url = null;
         foreach (var piece in _pieces)
         {
             if (piece.Literal is { } literal)
@@ -167,7 +178,7 @@ internal sealed class UrlTemplate
                 continue;
             }
 
-            var value = piece.Macro!.Resolve(record, clock, out var reason);
+            var value = piece.Macro!.Resolve(values, clock, out var reason);
             if (value is null)
             {
                 return reason;
@@ -187,7 +198,8 @@ internal sealed class UrlTemplate
             UrlEncoding.AppendPathSegmentValue(builder, value);
         }
 
-        return DotSegmentProblem(builder);
+        url = builder.ToString();
+        return DotSegmentProblem(url);
     }
 
     /// <summary>
@@ -196,9 +208,8 @@ internal sealed class UrlTemplate
     /// another path. Literal dot segments are refused when compiling, so one found here came from a
     /// record, and that record is refused.
     /// </summary>
-    private static string? DotSegmentProblem(StringBuilder builder)
+    private static string? DotSegmentProblem(string url)
     {
-        var url = builder.ToString();
         if (!url.Contains("/.", StringComparison.Ordinal))
         {
             return null;

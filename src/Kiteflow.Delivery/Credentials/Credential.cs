@@ -7,7 +7,7 @@ namespace Kiteflow.Delivery.Credentials;
 /// The token is reachable only through <see cref="RevealToken"/> and <see cref="Authorize"/>, so that it
 /// cannot leak through a property dump, a record's generated <c>ToString</c> or a debugger display.
 /// </summary>
-internal sealed class Credential
+public sealed class Credential
 {
     /// <summary>What output shows in place of a token.</summary>
     public const string Redacted = "••••";

@@ -142,7 +142,10 @@ internal sealed class CredentialStore
     /// <param name="replace">Whether an existing credential of that name is replaced (otherwise that is an error).</param>
     /// <returns>The stored credential.</returns>
     /// <exception cref="ArgumentException">The name, token or API base is not acceptable (the message never holds the token).</exception>
-    /// <exception cref="CredentialException">The name is taken, the key is malformed, or the store cannot be written.</exception>
+    /// <exception cref="CredentialException">
+    /// The name is taken, the key is malformed or is not the one the stored credentials were sealed with (a store holds
+    /// one key), or the store cannot be written.
+    /// </exception>
     public Credential Add(string name, string token, Uri? apiBase = null, bool replace = false)
     {
         var credential = new Credential(name, token, apiBase ?? CredentialRules.DefaultApiBase, _timeProvider.GetUtcNow());
@@ -153,6 +156,22 @@ internal sealed class CredentialStore
             if (index >= 0 && !replace)
             {
                 throw new CredentialException(CredentialErrorKind.AlreadyExists, $"a credential named '{CredentialRules.Displayable(name)}' already exists in {FilePath}.");
+            }
+
+            // One store, one key: a credential sealed under another key than the others' would leave part of the
+            // store unreadable whichever key is given later.
+            var others = entries.Where((_, i) => i != index).ToList();
+            if (others.Count > 0)
+            {
+                var current = ResolveKey(create: false) ?? throw new CredentialException(
+                    CredentialErrorKind.WrongMasterKey,
+                    $"the credentials in {FilePath} were stored with a master key that is not here ({MasterKeyVariable} is not set and the key file {KeyFilePath} does not exist); adding '{name}' would make a new key and leave two keys in one store. Put the key back (or set {MasterKeyVariable} to it), or remove the stored credentials first (kiteflow credentials remove NAME).");
+                if (others.Find(e => e.KeyId != current.Id) is { } other)
+                {
+                    throw new CredentialException(
+                        CredentialErrorKind.WrongMasterKey,
+                        $"the credentials in {FilePath} were stored with another master key than {current.Source} ('{other.Name}' among them); adding '{name}' under this key would leave two keys in one store. Set {MasterKeyVariable} to the store's key, or remove those credentials first (kiteflow credentials remove NAME).");
+                }
             }
 
             var key = ResolveKey(create: true)!;

@@ -24,4 +24,20 @@ public interface IDeliveryLedger : IAsyncDisposable
 
     /// <summary>Waits until every entry written so far is on disk.</summary>
     Task FlushAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// How many times <paramref name="run"/> was restarted with every record sent again
+    /// (<see cref="RestartAsync"/> with <c>resendDelivered</c>): the generation its delivery ids carry, 0 at first.
+    /// </summary>
+    Task<int> GenerationAsync(string run, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Prepares <paramref name="run"/> to be sent again on purpose. Without <paramref name="resendDelivered"/>:
+    /// rejected batches are forgotten (sent again as new) and possibly delivered ones reopened — in flight when
+    /// <paramref name="lookUpPossiblyDelivered"/> (a create-build is then looked up before it is sent), else
+    /// pending; delivered and in-flight batches stay as they are. With <paramref name="resendDelivered"/>: every
+    /// entry of the run is moved aside into the history (kept, no longer read) and the run's generation grows by one.
+    /// </summary>
+    /// <returns>How many batches were reopened or moved aside.</returns>
+    Task<long> RestartAsync(string run, bool resendDelivered, bool lookUpPossiblyDelivered, CancellationToken cancellationToken);
 }

@@ -3,175 +3,250 @@ using System.Threading.RateLimiting;
 namespace Kiteflow.Delivery.Pacing;
 
 /// <summary>
-/// Paces requests to one Buildkite organization under both of its limits (SPEC §4). Two layers:
-/// a local budget (System.Threading.RateLimiting sliding windows for the organization's and the user's
-/// requests per minute) that holds before the server has said anything, and the server's own word:
-/// every response's <c>RateLimit-*</c> headers say how many calls are left and when the window resets.
-/// A request is let through only while the calls left exceed those already in flight, so with several
-/// requests in flight the pacer slows before the limit instead of collecting 429s; when nothing is
-/// left it waits for the reset (plus jitter). After a 429 everyone waits for the reset it names.
+/// Paces one run's requests to Buildkite's two limits (SPEC §4). Each request spends from two
+/// <see cref="RateLimitBudget"/>s, its organization's (from the URL) and its token user's, and waits only
+/// for the one that is spent: the server's <c>RateLimit-*</c> and <c>RateLimit-User-*</c> headers are
+/// authoritative as soon as one response has stated them, tracked for each limit apart; Buildkite's
+/// documented defaults (200 and 50 a minute) stand in only before that. After a 429 the limit it names
+/// is spent until the reset it names. The budgets may be shared with other pacers (other runs of the same
+/// organization or user). The caps a user sets (<c>delivery.*RequestsPerMinute</c>) belong to this run and
+/// hold always, on top of the server's word.
 /// </summary>
 internal sealed class BuildkitePacer : IAsyncDisposable
 {
+    private readonly IRateLimitBudgetSource? _budgets;
+    private readonly IRateLimitBudget? _user;
+    private readonly int? _organizationCap;
+    private readonly SlidingWindowRateLimiter? _userCap;
+    private readonly Dictionary<string, SlidingWindowRateLimiter> _organizationCaps = new(StringComparer.OrdinalIgnoreCase);
     private readonly TimeProvider _time;
-    private readonly RateLimiter? _organization;
-    private readonly RateLimiter? _user;
-    private readonly RateLimiter[] _limiters;
-    private readonly Lock _lock = new();
-    private int _inFlight;
-    private int? _remaining;
-    private DateTimeOffset _resetAt;
     private long _waits;
+    private long _organizationWaits;
+    private long _userWaits;
+    private long _localWaits;
+    private long _capWaits;
 
-    /// <param name="organizationPerMinute">The organization's requests per minute; null turns pacing off.</param>
-    /// <param name="userPerMinute">The token user's requests per minute; null turns pacing off.</param>
+    /// <param name="budgets">Where the organizations' and users' budgets live; null turns pacing off.</param>
+    /// <param name="user">The token user's key in <paramref name="budgets"/>.</param>
+    /// <param name="organizationCap">At most this many requests a minute to any one organization, whatever the server allows; null for none.</param>
+    /// <param name="userCap">At most this many requests a minute in all, whatever the server allows; null for none.</param>
     /// <param name="time">The clock.</param>
-    public BuildkitePacer(int? organizationPerMinute, int? userPerMinute, TimeProvider time)
+    public BuildkitePacer(IRateLimitBudgetSource? budgets, string user, int? organizationCap, int? userCap, TimeProvider time)
     {
+        _budgets = budgets;
         _time = time;
-        _organization = organizationPerMinute is { } o ? CreateWindow(o) : null;
-        _user = userPerMinute is { } u ? CreateWindow(u) : null;
-        _limiters = new[] { _organization, _user }.OfType<RateLimiter>().ToArray();
-        Enabled = _limiters.Length > 0;
+        if (budgets is not null)
+        {
+            _user = budgets.User(user);
+            _organizationCap = organizationCap;
+            _userCap = userCap is { } cap ? RateLimitBudget.PerMinute(cap) : null;
+        }
     }
 
     /// <summary>Whether pacing is on.</summary>
-    public bool Enabled { get; }
+    public bool Enabled => _budgets is not null;
 
-    /// <summary>How many times a request waited for a rate-limit window.</summary>
+    /// <summary>How many requests waited for anything: a limit's reset, answers in flight, the local budget or a cap.</summary>
     public long Waits => Interlocked.Read(ref _waits);
 
-    /// <summary>Waits until a request may go. Dispose the result when its response (or failure) is in.</summary>
-    public async ValueTask<Lease> AcquireAsync(CancellationToken cancellationToken)
+    /// <summary>How many requests waited because the organization's limit was spent (or taken by requests in flight).</summary>
+    public long OrganizationWaits => Interlocked.Read(ref _organizationWaits);
+
+    /// <summary>How many requests waited because the user's limit was spent (or taken by requests in flight).</summary>
+    public long UserWaits => Interlocked.Read(ref _userWaits);
+
+    /// <summary>How many requests waited for the local budget, before the server had stated a limit.</summary>
+    public long LocalWaits => Interlocked.Read(ref _localWaits);
+
+    /// <summary>How many requests waited for a cap the user set.</summary>
+    public long CapWaits => Interlocked.Read(ref _capWaits);
+
+    /// <summary>
+    /// Waits until a request to <paramref name="url"/> may go. Tell the lease what the response said
+    /// (<see cref="Lease.ObserveAsync"/>) and dispose it when the request is done.
+    /// </summary>
+    public async ValueTask<Lease> AcquireAsync(string url, CancellationToken cancellationToken)
     {
-        if (!Enabled)
+        if (_budgets is null)
         {
-            return default;
+            return Lease.None;
         }
 
-        var waited = false;
-        foreach (var limiter in _limiters)
+        var organization = _budgets.Organization(RateLimitBudgets.OrganizationOf(url));
+        var waited = Waited.None;
+
+        // The user's caps hold always.
+        if (_userCap is not null && !TryTake(_userCap))
         {
-            using var lease = limiter.AttemptAcquire();
-            if (!lease.IsAcquired)
-            {
-                waited = true;
-                using var queued = await limiter.AcquireAsync(1, cancellationToken).ConfigureAwait(false);
-            }
+            Count(ref waited, Waited.Cap, ref _capWaits);
+            using var permit = await _userCap.AcquireAsync(1, cancellationToken).ConfigureAwait(false);
         }
 
+        if (OrganizationCap(organization.Key) is { } organizationCap && !TryTake(organizationCap))
+        {
+            Count(ref waited, Waited.Cap, ref _capWaits);
+            using var permit = await organizationCap.AcquireAsync(1, cancellationToken).ConfigureAwait(false);
+        }
+
+        // Before the server has stated a limit, Buildkite's documented default stands in for it.
+        if (!await organization.TryTakeLocalAsync(cancellationToken).ConfigureAwait(false))
+        {
+            Count(ref waited, Waited.Local, ref _localWaits);
+            await organization.WaitForLocalAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        if (!await _user!.TryTakeLocalAsync(cancellationToken).ConfigureAwait(false))
+        {
+            Count(ref waited, Waited.Local, ref _localWaits);
+            await _user.WaitForLocalAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        // The server's word: a place in flight in both budgets, waiting only for the one that holds it back.
+        DateTimeOffset now;
         while (true)
         {
-            TimeSpan delay;
-            lock (_lock)
+            now = _time.GetUtcNow();
+            var entry = await organization.TryEnterAsync(now, cancellationToken).ConfigureAwait(false);
+            if (entry.Entered)
             {
-                var now = _time.GetUtcNow();
-                if (_remaining is not null && now >= _resetAt)
+                entry = await _user.TryEnterAsync(now, cancellationToken).ConfigureAwait(false);
+                if (entry.Entered)
                 {
-                    _remaining = null;  // the window has reset: the next response says what is left
-                }
-
-                if (_remaining is not { } remaining || remaining - _inFlight > 0)
-                {
-                    _inFlight++;
                     break;
                 }
 
-                delay = _resetAt - now + Jitter();
+                await organization.ReleaseAsync(now).ConfigureAwait(false);
+                Count(ref waited, Waited.User, ref _userWaits);
             }
-
-            waited = true;
-            await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
-        }
-
-        if (waited)
-        {
-            Interlocked.Increment(ref _waits);
-        }
-
-        return new Lease(this);
-    }
-
-    /// <summary>Takes in what a response said about the limits.</summary>
-    public void Observe(RateLimitHeaders headers, bool rateLimited)
-    {
-        if (!Enabled)
-        {
-            return;
-        }
-
-        var remaining = Min(headers.Remaining, headers.UserRemaining);
-        var reset = rateLimited ? headers.ExhaustedResetSeconds ?? Max(headers.ResetSeconds, headers.UserResetSeconds) : Max(headers.ResetSeconds, headers.UserResetSeconds);
-        lock (_lock)
-        {
-            var now = _time.GetUtcNow();
-            if (rateLimited)
+            else
             {
-                // Nothing is left until the reset the 429 names.
-                _remaining = 0;
-                _resetAt = now + TimeSpan.FromSeconds(reset ?? 1);
-                return;
+                Count(ref waited, Waited.Organization, ref _organizationWaits);
             }
 
-            if (remaining is { } r && reset is { } seconds)
-            {
-                // r already counts this response's own request; the others in flight may not be counted
-                // yet, so a new request may go while r exceeds them (checked once this one is released).
-                // Responses arrive out of order, so within one window the smallest count is the truth;
-                // a later reset means a new window.
-                var resetAt = now + TimeSpan.FromSeconds(seconds);
-                var newWindow = _remaining is null || now >= _resetAt || resetAt > _resetAt + TimeSpan.FromSeconds(1);
-                if (newWindow || r < _remaining)
-                {
-                    _remaining = r;
-                    _resetAt = newWindow ? resetAt : _resetAt;
-                }
-            }
+            await WaitAsync(entry.Hold, cancellationToken).ConfigureAwait(false);
         }
+
+        return new Lease(organization, _user, now);
     }
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
-        if (_organization is not null)
+        if (_userCap is not null)
         {
-            await _organization.DisposeAsync().ConfigureAwait(false);
+            await _userCap.DisposeAsync().ConfigureAwait(false);
         }
 
-        if (_user is not null)
+        List<SlidingWindowRateLimiter> caps;
+        lock (_organizationCaps)
         {
-            await _user.DisposeAsync().ConfigureAwait(false);
+            caps = [.. _organizationCaps.Values];
+            _organizationCaps.Clear();
+        }
+
+        foreach (var cap in caps)
+        {
+            await cap.DisposeAsync().ConfigureAwait(false);
         }
     }
 
-    private void Release()
+    private SlidingWindowRateLimiter? OrganizationCap(string organization)
     {
-        lock (_lock)
+        if (_organizationCap is not { } perMinute)
         {
-            _inFlight--;
+            return null;
+        }
+
+        lock (_organizationCaps)
+        {
+            if (!_organizationCaps.TryGetValue(organization, out var cap))
+            {
+                cap = RateLimitBudget.PerMinute(perMinute);
+                _organizationCaps[organization] = cap;
+            }
+
+            return cap;
         }
     }
+
+    /// <summary>Waits for the reset a hold names (plus jitter), or for its budget's count to change.</summary>
+    private async Task WaitAsync(RateLimitHold hold, CancellationToken cancellationToken)
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var reset = hold.Until is { } until
+            ? Task.Delay(Max(until - _time.GetUtcNow(), TimeSpan.Zero) + Jitter(), _time, stop.Token)
+            : Task.Delay(Timeout.InfiniteTimeSpan, _time, stop.Token);
+        await Task.WhenAny(reset, hold.Changed).ConfigureAwait(false);
+        await stop.CancelAsync().ConfigureAwait(false);  // the timer is not needed any more
+        cancellationToken.ThrowIfCancellationRequested();
+    }
+
+    private void Count(ref Waited waited, Waited cause, ref long counter)
+    {
+        if (waited == Waited.None)
+        {
+            Interlocked.Increment(ref _waits);
+        }
+
+        if ((waited & cause) == 0)
+        {
+            waited |= cause;
+            Interlocked.Increment(ref counter);
+        }
+    }
+
+    private static bool TryTake(RateLimiter limiter)
+    {
+        using var lease = limiter.AttemptAcquire();
+        return lease.IsAcquired;
+    }
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
     // Enough to spread several clients of one organization; small next to a window.
     private static TimeSpan Jitter() => TimeSpan.FromMilliseconds(Random.Shared.Next(20, 100));
 
-    private static SlidingWindowRateLimiter CreateWindow(int perMinute) => new(new SlidingWindowRateLimiterOptions
+    [Flags]
+    private enum Waited
     {
-        PermitLimit = perMinute,
-        Window = TimeSpan.FromMinutes(1),
-        SegmentsPerWindow = 12,
-        QueueLimit = int.MaxValue,
-        QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
-        AutoReplenishment = true,
-    });
+        None = 0,
+        Organization = 1,
+        User = 2,
+        Local = 4,
+        Cap = 8,
+    }
 
-    private static int? Min(int? a, int? b) => a is null ? b : b is null ? a : Math.Min(a.Value, b.Value);
-
-    private static int? Max(int? a, int? b) => a is null ? b : b is null ? a : Math.Max(a.Value, b.Value);
-
-    /// <summary>A request's place in flight; dispose it when the request is done.</summary>
-    internal readonly struct Lease(BuildkitePacer? pacer) : IDisposable
+    /// <summary>A request's place in flight in both budgets; tell it what the response said, and dispose it when the request is done.</summary>
+    internal sealed class Lease : IAsyncDisposable
     {
-        public void Dispose() => pacer?.Release();
+        /// <summary>The lease of a run that is not paced.</summary>
+        public static readonly Lease None = new(null, null, default);
+
+        private readonly IRateLimitBudget? _organization;
+        private readonly IRateLimitBudget? _user;
+        private readonly DateTimeOffset _sentAt;
+        private int _done;
+
+        internal Lease(IRateLimitBudget? organization, IRateLimitBudget? user, DateTimeOffset sentAt)
+        {
+            _organization = organization;
+            _user = user;
+            _sentAt = sentAt;
+        }
+
+        /// <summary>Hands the response's word on both limits to their budgets, and ends the request's place in flight.</summary>
+        public async ValueTask ObserveAsync(RateLimitHeaders headers)
+        {
+            if (_organization is null || Interlocked.Exchange(ref _done, 1) != 0)
+            {
+                return;
+            }
+
+            await _organization.CompleteAsync(_sentAt, headers.Organization, headers.OrganizationRefusedSeconds).ConfigureAwait(false);
+            await _user!.CompleteAsync(_sentAt, headers.User, headers.UserRefusedSeconds).ConfigureAwait(false);
+        }
+
+        /// <summary>Ends the request's place in flight; without <see cref="ObserveAsync"/>, the request counts as spent with no word on the limits.</summary>
+        public ValueTask DisposeAsync() => ObserveAsync(default);
     }
 }

@@ -14,13 +14,21 @@ namespace Kiteflow.Delivery.Sending;
 /// every attempt, retried only when that is safe (Polly), and a create-build whose outcome is unknown
 /// looked up by its delivery id before it is ever sent again, so no build is triggered twice.
 /// </summary>
+/// <remarks>
+/// Two tokens stop it. The stopping token (a graceful stop) cuts waits — for the pacer, a retry's backoff,
+/// a lookup — and keeps new attempts from starting, but never a request already sent: that one is answered
+/// and recorded. The cancellation token (an abort) cuts the request in flight too. Either way the batch is
+/// left as the ledger can vouch for: pending when nothing of it can have been processed, in flight otherwise.
+/// </remarks>
 internal sealed class BatchDeliverer
 {
     private const int MaxRateLimitedRetries = 30;
     private static readonly ResiliencePropertyKey<Attempts> StateKey = new("kiteflow.attempts");
     private readonly RequestSender _sender;
     private readonly BuildkitePacer _pacer;
+    private readonly Action<DeliveryCall>? _onCall;
     private readonly IDeliveryLedger _ledger;
+    private readonly ClaimBook _claims;
     private readonly ResponseRecords _responses;
     private readonly string _run;
     private readonly bool _isCreateBuild;
@@ -31,11 +39,13 @@ internal sealed class BatchDeliverer
     private long _retries;
     private long _rateLimited;
 
-    public BatchDeliverer(RequestSender sender, BuildkitePacer pacer, IDeliveryLedger ledger, ResponseRecords responses, string run, Destination destination, TimeProvider time)
+    public BatchDeliverer(RequestSender sender, BuildkitePacer pacer, IDeliveryLedger ledger, ClaimBook claims, ResponseRecords responses, string run, Destination destination, TimeProvider time, Action<DeliveryCall>? onCall = null)
     {
+        _onCall = onCall;
         _sender = sender;
         _pacer = pacer;
         _ledger = ledger;
+        _claims = claims;
         _responses = responses;
         _run = run;
         _time = time;
@@ -64,17 +74,21 @@ internal sealed class BatchDeliverer
 
     /// <summary>
     /// Delivers <paramref name="request"/>. <paramref name="previous"/> is its ledger entry from an earlier
-    /// run that stopped while it was in flight: then its outcome is settled before anything is resent.
+    /// run: when that run stopped while it was in flight, its outcome is settled before anything is resent.
     /// </summary>
     /// <param name="request">The request.</param>
     /// <param name="previous">Its ledger entry from an earlier run, if any.</param>
-    /// <param name="claimed">Whether the runner already marked it in flight (see <see cref="ClaimsAhead"/>).</param>
-    /// <param name="cancellationToken">Stops the delivery.</param>
-    public async Task<BatchOutcome> DeliverAsync(PlannedRequest request, LedgerEntry? previous, bool claimed, CancellationToken cancellationToken)
+    /// <param name="stopping">A graceful stop: no new attempt, lookup or wait starts, the request in flight is answered.</param>
+    /// <param name="cancellationToken">An abort: the request in flight is cut too.</param>
+    /// <returns>The outcome; <see cref="BatchOutcome.Stopped"/> when a stop came first.</returns>
+    public async Task<BatchOutcome> DeliverAsync(PlannedRequest request, LedgerEntry? previous, CancellationToken stopping, CancellationToken cancellationToken)
     {
-        var state = new Attempts(request, previous?.Attempts ?? 0) { Claimed = claimed };
+        var state = new Attempts(request, previous?.Attempts ?? 0) { SendToken = cancellationToken };
         if (previous is { State: BatchState.InFlight })
         {
+            state.InFlightOnDisk = true;
+            state.MaybeProcessed = true;
+            state.StartedInFlight = true;
             if (_isCreateBuild)
             {
                 state.LookUpFirst = true;
@@ -82,21 +96,59 @@ internal sealed class BatchDeliverer
             else if (!_resendAmbiguous)
             {
                 return await FinishAsync(state, new BatchOutcome(BatchState.PossiblyDelivered, null,
-                    $"An earlier run stopped while this {request.Method} was in flight, so it may have been processed; it was not resent (set delivery.retryAmbiguousPosts to resend such requests)."), cancellationToken).ConfigureAwait(false);
+                    $"An earlier run stopped while this {request.Method} was in flight, so it may have been processed; it was not resent (set delivery.retryAmbiguousPosts to resend such requests)."), CancellationToken.None).ConfigureAwait(false);
             }
         }
 
-        var context = ResilienceContextPool.Shared.Get(cancellationToken);
+        var context = ResilienceContextPool.Shared.Get(stopping);
         context.Properties.Set(StateKey, state);
         try
         {
             var last = await _pipeline.ExecuteAsync(static (ctx, s) => s.Deliverer.AttemptAsync(s.State, ctx.CancellationToken), context, (Deliverer: this, State: state)).ConfigureAwait(false);
-            return await FinishAsync(state, await ConcludeAsync(state, last, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+            return await FinishAsync(state, await ConcludeAsync(state, last, stopping).ConfigureAwait(false), CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested || cancellationToken.IsCancellationRequested)
+        {
+            return await StoppedAsync(state).ConfigureAwait(false);
         }
         finally
         {
             ResilienceContextPool.Shared.Return(context);
         }
+    }
+
+    /// <summary>
+    /// A stop came before <paramref name="state"/>'s request was settled. When something of it may have been
+    /// processed (an attempt is unanswered or was ambiguous, or an earlier run left it in flight and it was not
+    /// yet looked up), the in-flight mark stays for the next run to settle. When nothing can have been (never
+    /// sent, or every answer proves it was not processed), a mark this run made or found is given back: pending.
+    /// </summary>
+    private async Task<BatchOutcome> StoppedAsync(Attempts state)
+    {
+        // An answer that settles the batch came before the stop took effect: record it as such, never as pending
+        // (a delivered create-build written back pending would be sent again).
+        if (state.Last is { Kind: AttemptKind.Success or AttemptKind.FoundByLookup or AttemptKind.Refused } final)
+        {
+            return await FinishAsync(state, final.Kind == AttemptKind.Refused
+                ? new BatchOutcome(BatchState.Rejected, final, $"Buildkite refused the request: {final.Error}")
+                : new BatchOutcome(BatchState.Delivered, final, null), CancellationToken.None).ConfigureAwait(false);
+        }
+
+        var outcome = state.Unresolved
+            ? new BatchOutcome(BatchState.InFlight, state.Last, "Stopped before its outcome was known; it stays in flight in the ledger, and the next run settles it before anything is resent.", Stopped: true)
+            : new BatchOutcome(BatchState.Pending, state.Last, "Stopped before it was sent (or before it could be sent again): nothing of it was processed; the next run sends it.", Stopped: true);
+        if (!state.Unresolved && state.InFlightOnDisk)
+        {
+            await _ledger.WriteAsync(Entry(state, BatchState.Pending, state.Count), durable: false, CancellationToken.None).ConfigureAwait(false);
+        }
+
+        if (state.Count > state.Previous)
+        {
+            // This run called for it: the responses say where the stop left it.
+            await WriteSettledAsync(state, outcome).ConfigureAwait(false);
+        }
+
+        return outcome;
     }
 
     private async ValueTask<AttemptOutcome> AttemptAsync(Attempts state, CancellationToken cancellationToken)
@@ -107,9 +159,12 @@ internal sealed class BatchDeliverer
             state.LookUpFirst = false;
             if (await LookUpAsync(state, cancellationToken).ConfigureAwait(false) is { } found)
             {
+                state.Last = found;
                 return found;
             }
 
+            // Looked up and not there: nothing of it was processed, so a stop from here on gives it back.
+            state.MaybeProcessed = state.LookupFailed;
             if (state.LookupFailed)
             {
                 // Whether the build exists is unknown: sending again could trigger it twice.
@@ -120,36 +175,63 @@ internal sealed class BatchDeliverer
             }
         }
 
-        var attempt = ++state.Count;
-        if (attempt > 1)
+        var attempt = state.Count + 1;
+        await using (var lease = await _pacer.AcquireAsync(state.Request.Url, cancellationToken).ConfigureAwait(false))
         {
-            Interlocked.Increment(ref _retries);
-        }
+            // A stop that came while this waited for the pacer: the attempt does not start.
+            cancellationToken.ThrowIfCancellationRequested();
 
-        using (await _pacer.AcquireAsync(cancellationToken).ConfigureAwait(false))
-        {
-            if (state.Claimed)
+            // The runner's claim, made ahead of sending, covers the first attempt; every other one is marked here.
+            // From this mark on, the request may leave the process.
+            if (!_claims.TryTake(state.Request.Records[0]))
             {
-                state.Claimed = false;  // the runner's claim covers the first attempt only
+                state.InFlightOnDisk = true;
+                await _ledger.WriteAsync(Entry(state, BatchState.InFlight, attempt), durable: true, cancellationToken).ConfigureAwait(false);
             }
-            else
+
+            state.InFlightOnDisk = true;
+            state.Sending = true;
+            state.Count = attempt;
+            if (attempt > 1)
             {
-                await _ledger.WriteAsync(Entry(state, BatchState.InFlight), durable: true, cancellationToken).ConfigureAwait(false);
+                Interlocked.Increment(ref _retries);
             }
 
             Interlocked.Increment(ref _requests);
-            var outcome = await _sender.SendAsync(state.Request, attempt, cancellationToken).ConfigureAwait(false);
-            _pacer.Observe(outcome.RateLimits, outcome.Kind == AttemptKind.RateLimited);
+            AttemptOutcome outcome;
+            try
+            {
+                // Only an abort cuts a request in flight: a graceful stop lets it be answered.
+                outcome = await _sender.SendAsync(state.Request, attempt, state.SendToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                await _responses.WriteAsync(state.Request, Aborted(attempt), CancellationToken.None).ConfigureAwait(false);
+                throw;
+            }
+
+            state.Last = outcome;
+            state.Sending = false;
+            state.MaybeProcessed |= outcome.MayHaveBeenProcessed;
+            state.WasAmbiguous |= outcome.MayHaveBeenProcessed;
+            await lease.ObserveAsync(outcome.RateLimits).ConfigureAwait(false);
             if (outcome.Kind == AttemptKind.RateLimited)
             {
                 Interlocked.Increment(ref _rateLimited);
             }
 
-            await _responses.WriteAsync(state.Request, outcome, cancellationToken).ConfigureAwait(false);
+            _onCall?.Invoke(new DeliveryCall("attempt", outcome.Status, outcome.Duration));
+            await _responses.WriteAsync(state.Request, outcome, CancellationToken.None).ConfigureAwait(false);
             state.LookUpFirst = _isCreateBuild && outcome.MayHaveBeenProcessed;
             return outcome;
         }
     }
+
+    /// <summary>The record of an attempt an abort cut while it was in flight.</summary>
+    private AttemptOutcome Aborted(int attempt) => new(AttemptKind.Ambiguous, attempt, _time.GetUtcNow(), TimeSpan.Zero)
+    {
+        Error = "stopped at once while the request was in flight; it may have been processed",
+    };
 
     /// <summary>Turns the last attempt into the batch's final state.</summary>
     private async Task<BatchOutcome> ConcludeAsync(Attempts state, AttemptOutcome last, CancellationToken cancellationToken)
@@ -191,7 +273,7 @@ internal sealed class BatchDeliverer
 
     private async Task<BatchOutcome> FinishAsync(Attempts state, BatchOutcome outcome, CancellationToken cancellationToken)
     {
-        var entry = Entry(state, outcome.State) with
+        var entry = Entry(state, outcome.State, state.Count) with
         {
             Status = outcome.Last?.Status,
             Message = outcome.Message,
@@ -201,13 +283,23 @@ internal sealed class BatchDeliverer
         // Not waited for: if the process dies before this is on disk the batch is still "in flight",
         // which the next run settles by the same rules, safely.
         await _ledger.WriteAsync(entry, durable: false, cancellationToken).ConfigureAwait(false);
+        if (state.WasAmbiguous || state.StartedInFlight)
+        {
+            // The responses show each call; when one of them (or an earlier run) left the outcome open, say how it was settled.
+            await WriteSettledAsync(state, outcome).ConfigureAwait(false);
+        }
+
         return outcome;
     }
 
+    private ValueTask WriteSettledAsync(Attempts state, BatchOutcome outcome) =>
+        _responses.WriteSettledAsync(state.Request, outcome, state.Count, _time.GetUtcNow(), CancellationToken.None);
+
     /// <summary>
     /// Looks the build up with the builds list's <c>meta_data</c> filter. Returns an outcome when the build
-    /// exists, null when it does not; a lookup that fails three times sets <see cref="Attempts.LookupFailed"/>
-    /// (and returns null), so the request is not resent blindly.
+    /// exists, null when it does not (an empty list, or 404: no such pipeline for this token); a lookup that
+    /// fails three times sets <see cref="Attempts.LookupFailed"/> (and returns null), so the request is not
+    /// resent blindly.
     /// </summary>
     private async Task<AttemptOutcome?> LookUpAsync(Attempts state, CancellationToken cancellationToken)
     {
@@ -216,11 +308,11 @@ internal sealed class BatchDeliverer
         for (var i = 0; i < 3; i++)
         {
             AttemptOutcome outcome;
-            using (await _pacer.AcquireAsync(cancellationToken).ConfigureAwait(false))
+            await using (var lease = await _pacer.AcquireAsync(url, cancellationToken).ConfigureAwait(false))
             {
                 Interlocked.Increment(ref _requests);
-                outcome = await _sender.GetAsync(url, cancellationToken).ConfigureAwait(false);
-                _pacer.Observe(outcome.RateLimits, outcome.Kind == AttemptKind.RateLimited);
+                outcome = await GetLoggedAsync(state, url, i + 1, cancellationToken).ConfigureAwait(false);
+                await lease.ObserveAsync(outcome.RateLimits).ConfigureAwait(false);
             }
 
             if (outcome is { Kind: AttemptKind.Success, BodyIsJson: true, Body: { } body })
@@ -231,6 +323,13 @@ internal sealed class BatchDeliverer
                     return outcome with { Kind = AttemptKind.FoundByLookup, Body = document.RootElement[0].GetRawText() };
                 }
 
+                return null;
+            }
+
+            if (outcome is { Kind: AttemptKind.Refused, Status: 404 })
+            {
+                // "No pipeline found": the pipeline does not exist or this token cannot see it, so no build
+                // can have been created in it with this token. Resending is safe (and its 404 rejects it).
                 return null;
             }
 
@@ -246,16 +345,43 @@ internal sealed class BatchDeliverer
         return null;
     }
 
-    /// <summary>The in-flight entry the runner writes when it claims <paramref name="request"/> ahead of sending.</summary>
-    public LedgerEntry Claim(PlannedRequest request, LedgerEntry? previous) => Entry(new Attempts(request, previous?.Attempts ?? 0) { Count = (previous?.Attempts ?? 0) + 1 }, BatchState.InFlight);
+    /// <summary>One lookup call, recorded in the responses (<c>kind: lookup</c>) like every call the summary counts.</summary>
+    private async Task<AttemptOutcome> GetLoggedAsync(Attempts state, string url, int lookup, CancellationToken cancellationToken)
+    {
+        AttemptOutcome outcome;
+        try
+        {
+            outcome = await _sender.GetAsync(url, cancellationToken).ConfigureAwait(false) with { Attempt = lookup };
+        }
+        catch (OperationCanceledException)
+        {
+            await _responses.WriteLookupAsync(state.Request, url, Aborted(lookup) with { Error = "stopped while the lookup was in flight" }, CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
 
-    private LedgerEntry Entry(Attempts state, BatchState batchState) => new()
+        _onCall?.Invoke(new DeliveryCall("lookup", outcome.Status, outcome.Duration));
+        await _responses.WriteLookupAsync(state.Request, url, outcome, CancellationToken.None).ConfigureAwait(false);
+        return outcome;
+    }
+
+    /// <summary>
+    /// The in-flight entry the runner writes when it claims <paramref name="request"/> ahead of sending, and the
+    /// entry that gives the claim back if the request is never sent.
+    /// </summary>
+    public (LedgerEntry Claim, LedgerEntry Release) Claim(PlannedRequest request, LedgerEntry? previous)
+    {
+        var state = new Attempts(request, previous?.Attempts ?? 0);
+        var release = previous is { State: BatchState.Pending } ? previous : Entry(state, BatchState.Pending, state.Count);
+        return (Entry(state, BatchState.InFlight, state.Count + 1), release);
+    }
+
+    private LedgerEntry Entry(Attempts state, BatchState batchState, int attempts) => new()
     {
         Run = _run,
         FirstPosition = state.Request.Records[0],
         Positions = state.Request.Records,
         State = batchState,
-        Attempts = state.Count,
+        Attempts = attempts,
         DeliveryId = state.Request.DeliveryId,
         UpdatedAt = _time.GetUtcNow(),
     };
@@ -264,16 +390,16 @@ internal sealed class BatchDeliverer
     {
         var builder = new ResiliencePipelineBuilder<AttemptOutcome> { TimeProvider = time };
 
-        // Outer: a 429 means nothing was processed; wait for the reset Buildkite names (with jitter).
+        // Outer: a 429 means nothing was processed; send again once the limit it names has reset. The pacer
+        // knows that limit is spent until then and holds the next attempt (and every other request that
+        // spends it) for exactly that long; without pacing, wait here for the reset the 429 names.
         builder.AddRetry(new RetryStrategyOptions<AttemptOutcome>
         {
             ShouldHandle = args => ValueTask.FromResult(args.Outcome.Result?.Kind == AttemptKind.RateLimited),
             MaxRetryAttempts = MaxRateLimitedRetries,
-            DelayGenerator = args =>
-            {
-                var reset = args.Outcome.Result?.RateLimits.ExhaustedResetSeconds ?? 1;
-                return ValueTask.FromResult<TimeSpan?>(TimeSpan.FromSeconds(reset) + TimeSpan.FromMilliseconds(Random.Shared.Next(50, 250)));
-            },
+            DelayGenerator = args => ValueTask.FromResult<TimeSpan?>(_pacer.Enabled
+                ? TimeSpan.Zero
+                : TimeSpan.FromSeconds(args.Outcome.Result?.RateLimits.RetryAfterSeconds ?? 1) + TimeSpan.FromMilliseconds(Random.Shared.Next(50, 250))),
         });
 
         // Inner: other failures, only where resending is safe, with exponential backoff and jitter.
@@ -305,12 +431,38 @@ internal sealed class BatchDeliverer
     {
         public PlannedRequest Request { get; } = request;
 
+        /// <summary>Attempts made before this run.</summary>
+        public int Previous { get; } = previous;
+
+        /// <summary>Attempts made, over every run.</summary>
         public int Count { get; set; } = previous;
 
         public bool LookUpFirst { get; set; }
 
         public bool LookupFailed { get; set; }
 
-        public bool Claimed { get; set; }
+        /// <summary>Cuts an attempt in flight: the run's abort, never its graceful stop.</summary>
+        public CancellationToken SendToken { get; init; }
+
+        /// <summary>The ledger holds this batch in flight (this run's mark or claim, or an earlier run's).</summary>
+        public bool InFlightOnDisk { get; set; }
+
+        /// <summary>An attempt is on its way: sent, or about to be, and not answered.</summary>
+        public bool Sending { get; set; }
+
+        /// <summary>An earlier attempt (of this run or an earlier one) may have been processed, and no lookup has proved it was not.</summary>
+        public bool MaybeProcessed { get; set; }
+
+        /// <summary>Something of it may have been processed: the ledger's in-flight mark must stay.</summary>
+        public bool Unresolved => Sending || MaybeProcessed;
+
+        /// <summary>An attempt of this run may have been processed without a success being seen.</summary>
+        public bool WasAmbiguous { get; set; }
+
+        /// <summary>An earlier run left it in flight.</summary>
+        public bool StartedInFlight { get; set; }
+
+        /// <summary>The last attempt's outcome in this run.</summary>
+        public AttemptOutcome? Last { get; set; }
     }
 }

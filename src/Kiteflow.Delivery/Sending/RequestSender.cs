@@ -103,7 +103,7 @@ internal sealed class RequestSender
                     Headers = KeepHeaders(response),
                     Body = text.Length == 0 ? null : text,
                     BodyIsJson = isJson,
-                    RateLimits = RateLimitHeaders.From(response.Headers),
+                    RateLimits = kind == AttemptKind.RateLimited ? RateLimitHeaders.From(response.Headers).AsRefusal(isJson ? text : null) : RateLimitHeaders.From(response.Headers),
                     Error = kind == AttemptKind.Success ? null : $"{status} {response.ReasonPhrase}: {Summarize(text, isJson)}",
                 };
             }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 
 namespace Kiteflow.Server.Observability;
@@ -16,6 +17,10 @@ internal sealed class KiteflowMetrics
     private readonly Histogram<double> _ingestDuration;
     private readonly Counter<long> _uploadRecords;
     private readonly Counter<long> _loginFailures;
+    private readonly Counter<long> _deliveryRecords;
+    private readonly Counter<long> _deliveryRequests;
+    private readonly Counter<long> _rateLimitWaits;
+    private readonly Histogram<double> _callDuration;
 
     public KiteflowMetrics(IMeterFactory meterFactory)
     {
@@ -26,6 +31,11 @@ internal sealed class KiteflowMetrics
         _ingestDuration = Meter.CreateHistogram<double>("kiteflow.ingest.duration", "s", "Time to read, append durably and answer an ingest request.");
         _uploadRecords = Meter.CreateCounter<long>("kiteflow.upload.records", "{record}", "Records appended by uploads.");
         _loginFailures = Meter.CreateCounter<long>("kiteflow.login.failures", "{attempt}", "Failed or throttled logins.");
+        _deliveryRecords = Meter.CreateCounter<long>("kiteflow.delivery.records", "{record}", "Records settled by delivery, by destination and outcome (delivered, rejected, possibly_delivered).");
+        _deliveryRequests = Meter.CreateCounter<long>("kiteflow.delivery.requests", "{request}", "Calls to Buildkite, by destination, kind (attempt, lookup) and status class.");
+        _rateLimitWaits = Meter.CreateCounter<long>("kiteflow.delivery.rate_limit_waits", "{wait}", "Requests that waited for a rate limit (or were answered 429), by destination.");
+        _callDuration = Meter.CreateHistogram<double>("kiteflow.delivery.call.duration", "s", "Time from sending a call to Buildkite to the end of its answer, by destination and kind.");
+        Meter.CreateObservableGauge("kiteflow.delivery.lag", () => Lags.Select(l => new Measurement<long>(l.Value, new KeyValuePair<string, object?>("destination", l.Key))), "{record}", "Records appended to an active destination's dataset and not yet settled.");
     }
 
     /// <summary>The meter the lead's delivery instruments join.</summary>
@@ -46,6 +56,37 @@ internal sealed class KiteflowMetrics
         }
 
         _ingestDuration.Record(elapsed.TotalSeconds, datasetTag);
+    }
+
+    /// <summary>Each active destination's lag (records appended, not settled), by name; its worker keeps it current.</summary>
+    public ConcurrentDictionary<string, long> Lags { get; } = new(StringComparer.Ordinal);
+
+    public void Call(string destination, string kind, int? status, TimeSpan duration)
+    {
+        var destinationTag = new KeyValuePair<string, object?>("destination", destination);
+        var kindTag = new KeyValuePair<string, object?>("kind", kind);
+        _deliveryRequests.Add(1, destinationTag, kindTag, new KeyValuePair<string, object?>("status", status is { } s ? $"{s / 100}xx" : "none"));
+        _callDuration.Record(duration.TotalSeconds, destinationTag, kindTag);
+    }
+
+    public void Delivered(string destination, long delivered, long rejected, long possiblyDelivered, long rateLimitWaits)
+    {
+        var destinationTag = new KeyValuePair<string, object?>("destination", destination);
+        Add(_deliveryRecords, delivered, destinationTag, "delivered");
+        Add(_deliveryRecords, rejected, destinationTag, "rejected");
+        Add(_deliveryRecords, possiblyDelivered, destinationTag, "possibly_delivered");
+        if (rateLimitWaits > 0)
+        {
+            _rateLimitWaits.Add(rateLimitWaits, destinationTag);
+        }
+
+        static void Add(Counter<long> counter, long value, KeyValuePair<string, object?> destinationTag, string outcome)
+        {
+            if (value > 0)
+            {
+                counter.Add(value, destinationTag, new KeyValuePair<string, object?>("outcome", outcome));
+            }
+        }
     }
 
     public void Uploaded(string dataset, long records) => _uploadRecords.Add(records, new KeyValuePair<string, object?>("dataset", dataset));

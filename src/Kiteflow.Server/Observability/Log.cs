@@ -58,6 +58,21 @@ internal static partial class Log
     [LoggerMessage(1400, LogLevel.Information, "Destination '{Destination}' {Change} (version {Version})")]
     public static partial void DestinationChanged(ILogger logger, string destination, string change, long version);
 
+    [LoggerMessage(1401, LogLevel.Information, "Destination '{Destination}' delivering ({Reason})")]
+    public static partial void DestinationDelivering(ILogger logger, string destination, string reason);
+
+    [LoggerMessage(1402, LogLevel.Warning, "Destination {DestinationId} held up, trying again shortly: {Reason}")]
+    public static partial void DestinationHeldUp(ILogger logger, long destinationId, string reason);
+
+    [LoggerMessage(1403, LogLevel.Debug, "Destination '{Destination}': {Records} records planned, {Delivered} delivered, {Rejected} rejected, {PossiblyDelivered} possibly delivered in {Milliseconds:F0} ms")]
+    public static partial void StretchDelivered(ILogger logger, string destination, int records, long delivered, long rejected, long possiblyDelivered, double milliseconds);
+
+    [LoggerMessage(1404, LogLevel.Warning, "{Count} response records of '{Dataset}' could not be appended (the calls are settled in the ledger): {Reason}")]
+    public static partial void ResponsesNotAppended(ILogger logger, string dataset, int count, string reason);
+
+    [LoggerMessage(1405, LogLevel.Information, "Destination '{Destination}' {Change} by {Actor}")]
+    public static partial void DestinationStateChanged(ILogger logger, string destination, string change, string actor);
+
     [LoggerMessage(1900, LogLevel.Error, "Unhandled error on {Method} {Path}")]
     public static partial void Unhandled(ILogger logger, Exception exception, string method, string path);
 }

@@ -43,6 +43,10 @@ public sealed class PostgresKiteflowStore : IKiteflowStore
     public IDestinationStore Destinations { get; }
 
     /// <inheritdoc />
+    /// <remarks>Not in PostgreSQL yet (main's delivery part of the contract arrives with this merge).</remarks>
+    public IDeliveryStore Delivery => throw new NotSupportedException("The PostgreSQL store has no delivery part yet.");
+
+    /// <inheritdoc />
     public IAuditStore Audit { get; }
 
     /// <summary><c>postgres://USER@HOST:PORT/DATABASE</c>: never the password.</summary>

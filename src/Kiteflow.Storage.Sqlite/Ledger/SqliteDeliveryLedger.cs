@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Kiteflow.Delivery.Credentials;
 using Kiteflow.Delivery.Ledger;
 using Microsoft.Data.Sqlite;
 
@@ -13,6 +14,9 @@ namespace Kiteflow.Storage.Sqlite.Ledger;
 /// </summary>
 public sealed class SqliteDeliveryLedger : IDeliveryLedger
 {
+    /// <summary>Separates a run's name from the generation of its history (<c>run~1</c>, <c>run~2</c>, …).</summary>
+    private const char HistorySeparator = '~';
+
     private readonly string _connectionString;
     private readonly Channel<Write> _writes = Channel.CreateUnbounded<Write>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Task _writer;
@@ -35,11 +39,13 @@ public sealed class SqliteDeliveryLedger : IDeliveryLedger
     public static async Task<SqliteDeliveryLedger> OpenAsync(string path, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        var directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
-        if (!string.IsNullOrEmpty(directory))
-        {
-            Directory.CreateDirectory(directory);
-        }
+
+        // The ledger holds Buildkite's answers (messages, rejected bodies): its folder is made 0700 and the file 0600
+        // before SQLite opens it. SQLite gives the -wal and -shm files it creates the database file's mode; ones left
+        // wider by an older version are narrowed.
+        PrivateFiles.Touch(path);
+        PrivateFiles.NarrowIfExists(path + "-wal");
+        PrivateFiles.NarrowIfExists(path + "-shm");
 
         var connectionString = new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = false }.ToString();
         var connection = new SqliteConnection(connectionString);
@@ -158,6 +164,77 @@ public sealed class SqliteDeliveryLedger : IDeliveryLedger
     {
         var marker = new Write(null, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
         return _writes.Writer.TryWrite(marker) ? marker.Committed!.Task.WaitAsync(cancellationToken) : _writer;
+    }
+
+    /// <inheritdoc />
+    public async Task<int> GenerationAsync(string run, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        await FlushAsync(cancellationToken).ConfigureAwait(false);
+        await _readLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await using var command = _readConnection.CreateCommand();
+            command.CommandText = "SELECT COUNT(DISTINCT run) FROM batches WHERE run > $prefix AND run < $end AND substr(run, 1, length($prefix)) = $prefix";
+            command.Parameters.AddWithValue("$prefix", run + HistorySeparator);
+            command.Parameters.AddWithValue("$end", run + (char)(HistorySeparator + 1));
+            return (int)(long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+        }
+        finally
+        {
+            _readLock.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<long> RestartAsync(string run, bool resendDelivered, bool lookUpPossiblyDelivered, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        var generation = resendDelivered ? await GenerationAsync(run, cancellationToken).ConfigureAwait(false) : 0;
+        await FlushAsync(cancellationToken).ConfigureAwait(false);
+        await _readLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await using var transaction = (SqliteTransaction)await _readConnection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            await using var command = _readConnection.CreateCommand();
+            command.Transaction = transaction;
+            command.Parameters.AddWithValue("$run", run);
+            long changed;
+            if (resendDelivered)
+            {
+                // Kept as history under another name, so the generation (and with it the delivery ids) can only grow.
+                command.CommandText = "UPDATE batches SET run = $history WHERE run = $run";
+                command.Parameters.AddWithValue("$history", $"{run}{HistorySeparator}{generation + 1}");
+                changed = await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+
+                // A row at position -1 marks the generation as used even when the run had recorded nothing yet: the
+                // delivery ids of what is sent next carry the new generation, and every later run must find it.
+                command.CommandText = """
+                    INSERT OR IGNORE INTO batches (run, first_position, positions, state, attempts, updated_at)
+                    VALUES ($history, -1, '', $marker, 0, $now)
+                    """;
+                command.Parameters.AddWithValue("$marker", (int)BatchState.Pending);
+                command.Parameters.AddWithValue("$now", DateTimeOffset.UtcNow.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
+                await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                command.CommandText = "DELETE FROM batches WHERE run = $run AND state = $rejected";
+                command.Parameters.AddWithValue("$rejected", (int)BatchState.Rejected);
+                changed = await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                command.CommandText = "UPDATE batches SET state = $reopened, status = NULL, message = NULL, response = NULL WHERE run = $run AND state = $possibly";
+                command.Parameters.AddWithValue("$reopened", (int)(lookUpPossiblyDelivered ? BatchState.InFlight : BatchState.Pending));
+                command.Parameters.AddWithValue("$possibly", (int)BatchState.PossiblyDelivered);
+                changed += await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return changed;
+        }
+        finally
+        {
+            _readLock.Release();
+        }
     }
 
     /// <inheritdoc />

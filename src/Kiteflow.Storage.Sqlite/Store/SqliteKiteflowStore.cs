@@ -18,6 +18,7 @@ public sealed class SqliteKiteflowStore : IKiteflowStore
         Users = new SqliteUserStore(database);
         Credentials = new SqliteCredentialStore(database);
         Destinations = new SqliteDestinationStore(database);
+        Delivery = new SqliteDeliveryStore(database);
         Audit = new SqliteAuditStore(database);
     }
 
@@ -35,6 +36,9 @@ public sealed class SqliteKiteflowStore : IKiteflowStore
 
     /// <inheritdoc />
     public IDestinationStore Destinations { get; }
+
+    /// <inheritdoc />
+    public IDeliveryStore Delivery { get; }
 
     /// <inheritdoc />
     public IAuditStore Audit { get; }

@@ -111,7 +111,69 @@ internal static class SqliteMigrations
             CREATE INDEX audit_by_resource ON audit_log (resource_type, resource_name, id);
             """),
 
-        // Next steps (the delivery side): the ledger, runs, rejected records and per-destination cursors.
+        (2, "delivery: ledger, destination progress, runs, rejected records", """
+            CREATE TABLE ledger (
+                run TEXT NOT NULL,
+                first_position INTEGER NOT NULL,
+                positions TEXT NOT NULL,
+                state INTEGER NOT NULL,
+                attempts INTEGER NOT NULL,
+                delivery_id TEXT,
+                status INTEGER,
+                message TEXT,
+                response TEXT,
+                updated_at TEXT NOT NULL,
+                PRIMARY KEY (run, first_position)
+            ) WITHOUT ROWID;
+            CREATE TABLE destination_progress (
+                destination_id INTEGER PRIMARY KEY,
+                cursor INTEGER NOT NULL DEFAULT 0,
+                claim_from INTEGER,
+                claim_to INTEGER,
+                claim_settings TEXT,
+                retry_generation INTEGER NOT NULL DEFAULT 0,
+                last_retry_generation INTEGER NOT NULL DEFAULT 0,
+                delivered INTEGER NOT NULL DEFAULT 0,
+                rejected INTEGER NOT NULL DEFAULT 0,
+                possibly_delivered INTEGER NOT NULL DEFAULT 0,
+                requests INTEGER NOT NULL DEFAULT 0,
+                retries INTEGER NOT NULL DEFAULT 0,
+                rate_limit_waits INTEGER NOT NULL DEFAULT 0,
+                last_error TEXT,
+                last_error_at TEXT,
+                run_id INTEGER,
+                updated_at TEXT
+            );
+            CREATE TABLE delivery_runs (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                destination_id INTEGER NOT NULL,
+                started_at TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                ended_at TEXT,
+                end_reason TEXT,
+                delivered INTEGER NOT NULL DEFAULT 0,
+                rejected INTEGER NOT NULL DEFAULT 0,
+                possibly_delivered INTEGER NOT NULL DEFAULT 0,
+                requests INTEGER NOT NULL DEFAULT 0,
+                retries INTEGER NOT NULL DEFAULT 0,
+                rate_limit_waits INTEGER NOT NULL DEFAULT 0,
+                last_error TEXT
+            );
+            CREATE INDEX delivery_runs_by_destination ON delivery_runs (destination_id, id);
+            CREATE TABLE rejected_records (
+                destination_id INTEGER NOT NULL,
+                record_offset INTEGER NOT NULL,
+                stage TEXT NOT NULL,
+                message TEXT NOT NULL,
+                status INTEGER,
+                response TEXT,
+                possibly_delivered INTEGER NOT NULL,
+                retryable INTEGER NOT NULL,
+                at TEXT NOT NULL,
+                retry_generation INTEGER NOT NULL DEFAULT 0,
+                PRIMARY KEY (destination_id, record_offset)
+            ) WITHOUT ROWID;
+            """),
     ];
 
     public static int Latest => Steps[^1].Version;

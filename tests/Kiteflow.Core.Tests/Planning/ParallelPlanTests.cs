@@ -50,6 +50,30 @@ public sealed class ParallelPlanTests
     }
 
     [Fact]
+    public void PlanningThreads_OptionsOverrideTheSetting_WhichOverridesOnePerProcessor()
+    {
+        var withSetting = Batched.Replace("\"batching\":", "\"delivery\":{\"planningThreads\":3},\"batching\":", StringComparison.Ordinal);
+
+        Assert.Equal(Environment.ProcessorCount, Compile(Batched).PlanningThreads);
+        Assert.Equal(3, Compile(withSetting).PlanningThreads);
+        Assert.Equal(2, Compile(withSetting, new PlannerOptions { Parallelism = 2 }).PlanningThreads);
+        Assert.Equal(1, Compile(withSetting, new PlannerOptions { Parallelism = 1 }).PlanningThreads);
+    }
+
+    [Fact]
+    public void Plan_WithThePlanningThreadsSetting_IsThePlanOfOneThread()
+    {
+        var input = MixedInput(1_000, out _);
+        var withSetting = Batched.Replace("\"batching\":", "\"delivery\":{\"planningThreads\":5},\"batching\":", StringComparison.Ordinal);
+
+        var one = Describe(Compile(Batched, new PlannerOptions { DeliveryIdPrefix = "kfx", Parallelism = 1 }), input);
+        var five = Describe(Compile(withSetting, new PlannerOptions { DeliveryIdPrefix = "kfx" }), input);
+
+        Assert.Equal(one.Items, five.Items);
+        Assert.Equal(one.Warnings, five.Warnings);
+    }
+
+    [Fact]
     public void Plan_Batched_EveryRecordCarriesItsBatchsDeliveryId()
     {
         var destination = Compile(Batched, new PlannerOptions { DeliveryIdPrefix = "kfx", Parallelism = 4 });

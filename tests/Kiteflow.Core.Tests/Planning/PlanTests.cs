@@ -57,6 +57,64 @@ public sealed class PlanTests
     }
 
     [Fact]
+    public void Plan_BadRecords_StreamedWhenNotChecked_SameRejectionsAsParsed()
+    {
+        // One request per record to create-build is checked against the catalog, so its records are parsed into
+        // documents; batched records are not checked, and are shaped in one pass over their bytes. A bad record
+        // must be rejected the same way by both: same stage, line and message.
+        var input = "{\"org\":\"acme\",\"pipeline\":\"web\",\"branch\":\"main\",\"commit\":\"a\"}\n"
+            + "not json\n"
+            + "[1,2]\n"
+            + "{\"org\":\"acme\",\"pipeline\":\"web\",\"a\":1,}\n"
+            + "{\"org\":\"acme\",\"pipeline\":\"web\",\"a\":\"\\x\"}\n"
+            + "{\"org\":\"acme\",\"pipeline\":\"web\"} trailing\n"
+            + "{\"org\":\"acme\",\"pipeline\":\"web\",\"deep\":" + new string('[', 70) + new string(']', 70) + "}\n"
+            + "{\"org\":\"acme\",\"pipeline\":\"caf\u00FF\"}\n"  // made invalid UTF-8 below
+            + "{\"org\":\"acme\",\"branch\":\"main\",\"commit\":\"a\"}\n";
+        var parsed = Compile(TriggerBuilds);
+        var streamed = Compile($$$"""{"url":"{{{BuildsUrl}}}","excludeAttributes":["org","pipeline"],"batching":{"enabled":true,"batchSize":10,"algorithm":"property","propertyName":"builds"}}""");
+
+        var bytes = System.Text.Encoding.UTF8.GetBytes(input);
+        bytes[Array.IndexOf(bytes, (byte)0xC3)] = 0xFF;  // ÿ's lead byte: a byte UTF-8 never has
+
+        var (_, parsedRejections) = PlanBytes(parsed, bytes);
+        var (requests, streamedRejections) = PlanBytes(streamed, bytes);
+
+        Assert.Equal(8, parsedRejections.Count);
+        Assert.Equal(
+            parsedRejections.Select(r => (r.Record, r.Line, r.Stage, r.Message)),
+            streamedRejections.Select(r => (r.Record, r.Line, r.Stage, r.Message)));
+        Assert.Equal([0L], Assert.Single(requests).Records);
+        Assert.Equal("""{"builds":[{"branch":"main","commit":"a","meta_data":{"kiteflow_delivery_id":"preview-0"}}]}""", BodyText(requests[0]));
+    }
+
+    private static (List<PlannedRequest> Requests, List<Rejection> Rejections) PlanBytes(Destination destination, byte[] jsonLines)
+    {
+        using var plan = destination.Plan(Kiteflow.Core.Records.RecordReader.Create(new MemoryStream(jsonLines), Kiteflow.Core.Records.InputFormat.JsonLines));
+        var items = plan.ToList();
+        return ([.. items.Where(i => i.Request is not null).Select(i => i.Request!)], [.. items.Where(i => i.Rejection is not null).Select(i => i.Rejection!)]);
+    }
+
+    [Fact]
+    public void Plan_PrettyPrintedRecords_Streamed_CompactBodiesAndTheirUrls()
+    {
+        var destination = Compile($$$"""{"url":"{{{BuildsUrl}}}","excludeAttributes":["org","pipeline","author.email"],"batching":{"enabled":true,"batchSize":2,"algorithm":"json-array"}}""");
+        var reader = Kiteflow.Core.Records.RecordReader.Create(new MemoryStream(System.Text.Encoding.UTF8.GetBytes("""
+            [
+              { "org" : "acme", "pipeline" : "web",
+                "author" : { "name" : "Zo\u00eb", "email" : "z@x.io" }, "n" : 1.50 },
+              { "pipeline" : "web", "org" : "acme", "msg" : "caf\u00e9 \"q\"" }
+            ]
+            """)), Kiteflow.Core.Records.InputFormat.JsonArray);
+        using var plan = destination.Plan(reader);
+
+        var request = Assert.Single(plan).Request!;
+
+        Assert.Equal("https://api.buildkite.com/v2/organizations/acme/pipelines/web/builds", request.Url);
+        Assert.Equal("""[{"author":{"name":"Zoë"},"n":1.50,"meta_data":{"kiteflow_delivery_id":"preview-0"}},{"msg":"café \"q\"","meta_data":{"kiteflow_delivery_id":"preview-0"}}]""", BodyText(request));
+    }
+
+    [Fact]
     public void Plan_UnknownField_WarnsWithSuggestionAndRecords()
     {
         var destination = Compile(TriggerBuilds);

@@ -18,7 +18,44 @@ public sealed class DestinationSettingsReaderTests
         Assert.Equal(5 * 1024 * 1024, settings.Batching.MaxBatchBytes);
         Assert.Equal(4, settings.Delivery.Concurrency);
         Assert.True(settings.Delivery.Pacing);
+        Assert.Null(settings.Delivery.PlanningThreads);
         Assert.Equal("yyyy-MM-dd", settings.DateFormat);
+    }
+
+    [Theory]
+    [InlineData("1", 1)]
+    [InlineData("64", 64)]
+    public void Read_PlanningThreads(string value, int expected)
+    {
+        var (settings, problems) = DestinationSettingsReader.Read($$$"""{"url":"https://api.buildkite.com/v2/x","delivery":{"planningThreads":{{{value}}}}}""");
+
+        Assert.Empty(problems);
+        Assert.Equal(expected, settings.Delivery.PlanningThreads);
+    }
+
+    [Theory]
+    [InlineData("0", "0 is out of range; use a whole number from 1 to 64")]
+    [InlineData("65", "65 is out of range; use a whole number from 1 to 64")]
+    [InlineData("2.5", "a whole number")]
+    [InlineData("\"4\"", "a whole number")]
+    public void Read_PlanningThreadsOutOfRangeOrNotANumber_IsAProblemUnderItsKey(string value, string message)
+    {
+        var (_, problems) = DestinationSettingsReader.Read($$$"""{"url":"https://api.buildkite.com/v2/x","delivery":{"planningThreads":{{{value}}}}}""");
+
+        var problem = Assert.Single(problems);
+        Assert.Equal("delivery.planningThreads", problem.Key);
+        Assert.Contains(message, problem.Message);
+    }
+
+    [Fact]
+    public void Read_RequestsPerMinute_AreCapsTheUserChooses_NoneByDefault()
+    {
+        var (defaults, _) = DestinationSettingsReader.Read("""{"url":"https://api.buildkite.com/v2/x"}""");
+        var (capped, problems) = DestinationSettingsReader.Read("""{"url":"https://api.buildkite.com/v2/x","delivery":{"organizationRequestsPerMinute":120,"userRequestsPerMinute":30}}""");
+
+        Assert.Empty(problems);
+        Assert.Equal((null, null), (defaults.Delivery.OrganizationRequestsPerMinute, defaults.Delivery.UserRequestsPerMinute));
+        Assert.Equal((120, 30), (capped.Delivery.OrganizationRequestsPerMinute, capped.Delivery.UserRequestsPerMinute));
     }
 
     [Fact]

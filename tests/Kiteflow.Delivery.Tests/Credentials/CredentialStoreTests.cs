@@ -64,8 +64,9 @@ public sealed class CredentialStoreTests : IDisposable
     [Fact]
     public void Add_FileOnDisk_DoesNotContainTheToken()
     {
-        Store(NewKey()).Add("acme", Token);
-        Store().Add("other", Token, new Uri("https://bk-proxy.example.com/buildkite"));
+        var key = NewKey();
+        Store(key).Add("acme", Token);
+        Store(key).Add("other", Token, new Uri("https://bk-proxy.example.com/buildkite"));
 
         var bytes = File.ReadAllBytes(Path.Combine(_directory, CredentialStore.FileName));
 
@@ -124,6 +125,48 @@ public sealed class CredentialStoreTests : IDisposable
         Assert.Equal(CredentialErrorKind.WrongMasterKey, e.Kind);
         Assert.Contains("does not exist", e.Message);
         Assert.False(File.Exists(Path.Combine(_directory, CredentialStore.KeyFileName)));
+    }
+
+    [Fact]
+    public void Add_WithAnotherMasterKeyThanTheStores_IsRefused_AndTheStoreIsUnchanged()
+    {
+        var storeKey = NewKey();
+        Store(storeKey).Add("acme", Token);
+        var before = FileText;
+
+        var e = Assert.Throws<CredentialException>(() => Store(NewKey()).Add("other", Token));
+
+        Assert.Equal(CredentialErrorKind.WrongMasterKey, e.Kind);
+        Assert.Contains("another master key than KITEFLOW_MASTER_KEY ('acme' among them)", e.Message);
+        Assert.Contains("two keys in one store", e.Message);
+        Assert.DoesNotContain(Token, e.Message);
+        Assert.Equal(before, FileText);
+        Assert.Equal(Token, Store(storeKey).Get("acme").RevealToken());
+    }
+
+    [Fact]
+    public void Add_KeyFileGoneWhileCredentialsAreStored_IsRefused_WithoutMakingANewKey()
+    {
+        Store().Add("acme", Token);
+        File.Delete(Path.Combine(_directory, CredentialStore.KeyFileName));
+
+        var e = Assert.Throws<CredentialException>(() => Store().Add("other", Token));
+
+        Assert.Equal(CredentialErrorKind.WrongMasterKey, e.Kind);
+        Assert.Contains("would make a new key", e.Message);
+        Assert.False(File.Exists(Path.Combine(_directory, CredentialStore.KeyFileName)));
+        Assert.DoesNotContain("other", FileText);
+    }
+
+    [Fact]
+    public void Add_ReplacingTheOnlyCredentialUnderANewKey_IsAllowed()
+    {
+        Store(NewKey()).Add("acme", Token);
+        var newKey = NewKey();
+
+        Store(newKey).Add("acme", Token, replace: true);
+
+        Assert.Equal(Token, Store(newKey).Get("acme").RevealToken());
     }
 
     [Fact]

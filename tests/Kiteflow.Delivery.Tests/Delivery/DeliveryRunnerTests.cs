@@ -50,6 +50,44 @@ public sealed class DeliveryRunnerTests
         Assert.Contains(requests, r => (string?)r["method"] == "GET" && ((string?)r["query"] ?? string.Empty).Contains("kiteflow_delivery_id", StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// The responses explain every request the summary counts: each attempt and each lookup by delivery id is a
+    /// line of its own (kind attempt / lookup), and a create-build whose answer was lost ends with a line saying
+    /// how it was settled (kind outcome), with the build the lookup found.
+    /// </summary>
+    [Fact]
+    public async Task Send_AnswersLostAfterTheBuildWasMade_ResponsesHoldTheLookupsAndTheOutcome_OneLinePerRequest()
+    {
+        await using var run = await SandboxRun.StartAsync(options =>
+            options.Faults.Add(new SandboxFaultRule { Method = "POST", Path = "/v2/organizations/*/pipelines/*/builds", When = SandboxFaultWhen.After, Action = SandboxFaultAction.Drop, Count = 2 }));
+
+        var summary = await run.SendAsync(SandboxRun.TriggerBuilds, SandboxRun.BuildRecords(6));
+
+        Assert.Equal(6L, summary.Delivered);
+        Assert.Equal(6, run.Builds().Count);
+        var lines = SandboxRun.ReadLines(run.ResponsesPath);
+        var attempts = lines.Where(l => (string?)l["kind"] == "attempt").ToList();
+        var lookups = lines.Where(l => (string?)l["kind"] == "lookup").ToList();
+        var outcomes = lines.Where(l => (string?)l["kind"] == "outcome").ToList();
+        Assert.Equal(summary.Requests, attempts.Count + lookups.Count);
+        Assert.Equal(lines.Count, attempts.Count + lookups.Count + outcomes.Count);
+        Assert.Equal(2, lookups.Count);
+        Assert.All(lookups, l =>
+        {
+            Assert.Equal("GET", (string?)l["request"]!["method"]);
+            Assert.Contains("kiteflow_delivery_id", (string?)l["request"]!["url"]);
+            Assert.Equal("Bearer ••••", (string?)l["request"]!["headers"]!["Authorization"]);
+            Assert.Equal("found", (string?)l["outcome"]);
+        });
+        Assert.Equal(2, outcomes.Count);
+        Assert.All(outcomes, o =>
+        {
+            Assert.Equal("delivered (found by lookup)", (string?)o["outcome"]);
+            Assert.NotNull(o["response"]!["body"]!["number"]);
+            Assert.Equal(lookups.Select(l => l["records"]!.ToJsonString()).Order(), outcomes.Select(x => x["records"]!.ToJsonString()).Order());
+        });
+    }
+
     [Fact]
     public async Task Send_RefusedRecords_RejectedWithBuildkitesMessage_OthersDelivered()
     {
@@ -84,8 +122,25 @@ public sealed class DeliveryRunnerTests
         Assert.Equal((4L, 2L, 2L), (summary.Records, summary.Delivered, summary.Rejected));
         var rejected = SandboxRun.ReadLines(run.RejectedPath);
         Assert.Equal(["read", "validate"], rejected.Select(r => (string?)r["error"]!["stage"]));
+        Assert.Equal("{not json", (string?)rejected[0]["data"]);  // the text as it was, to repair and send again
         Assert.Equal("abc", (string?)rejected[1]["data"]!["commit"]);
         Assert.Contains("branch", (string?)rejected[1]["error"]!["message"]);
+    }
+
+    [Fact]
+    public async Task Send_ScriptResultNested50000Deep_RejectedAtScript_RunEnds()
+    {
+        await using var run = await SandboxRun.StartAsync();
+        var code = "function batch(records) { var o = {}; for (var i = 0; i < 50000; i++) { o = { a: o }; } return o; }";
+        var destination = JsonSerializer.Serialize(new { url = "https://api.buildkite.com/v2/organizations/acme/pipelines/web/builds", batching = new { enabled = true, batchSize = 2, algorithm = "code", code } });
+
+        var summary = await run.SendAsync(destination, SandboxRun.BuildRecords(3, "web"));
+
+        Assert.Equal((3L, 0L, 3L, 0L), (summary.Records, summary.Delivered, summary.Rejected, summary.Requests));
+        var rejected = SandboxRun.ReadLines(run.RejectedPath);
+        Assert.Equal(3, rejected.Count);
+        Assert.All(rejected, r => Assert.Equal("script", (string?)r["error"]!["stage"]));
+        Assert.Contains("nested deeper than 64 levels", (string?)rejected[0]["error"]!["message"]);
     }
 
     [Fact]

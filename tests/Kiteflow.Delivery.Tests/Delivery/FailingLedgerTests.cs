@@ -35,6 +35,10 @@ public sealed class FailingLedgerTests
 
         public Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
+        public Task<int> GenerationAsync(string run, CancellationToken cancellationToken) => Task.FromResult(0);
+
+        public Task<long> RestartAsync(string run, bool resendDelivered, bool lookUpPossiblyDelivered, CancellationToken cancellationToken) => Task.FromException<long>(new IOException("disk full"));
+
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 }

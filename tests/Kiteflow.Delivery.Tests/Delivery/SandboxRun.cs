@@ -4,6 +4,7 @@ using Kiteflow.Core.Planning;
 using Kiteflow.Core.Records;
 using Kiteflow.Core.Settings;
 using Kiteflow.Delivery.Credentials;
+using Kiteflow.Delivery.Ledger;
 using Kiteflow.Delivery.Outputs;
 using Kiteflow.Sandbox;
 using Kiteflow.Storage.Sqlite.Ledger;
@@ -59,8 +60,11 @@ internal sealed class SandboxRun : IAsyncDisposable
          "delivery":{"concurrency":4,"maxAttempts":8,"timeoutSeconds":2,"organizationRequestsPerMinute":100000,"userRequestsPerMinute":100000}}
         """;
 
+    /// <summary>The runner of the last <see cref="SendAsync"/>, for what it counted beyond the summary (the pacer's waits).</summary>
+    public DeliveryRunner? LastRunner { get; private set; }
+
     /// <summary>Delivers <paramref name="records"/> through <paramref name="destinationJson"/> with <paramref name="token"/>, in-process.</summary>
-    public async Task<DeliverySummary> SendAsync(string destinationJson, string records, string? token = null, string inputName = "input.jsonl", CancellationToken cancellationToken = default)
+    public async Task<DeliverySummary> SendAsync(string destinationJson, string records, string? token = null, string inputName = "input.jsonl", CancellationToken cancellationToken = default, CancellationToken stopping = default, TimeProvider? time = null, HttpMessageHandler? handler = null)
     {
         var input = Path.Combine(Directory, inputName);
         if (!File.Exists(input))
@@ -75,9 +79,65 @@ internal sealed class SandboxRun : IAsyncDisposable
         Assert.True(destination is not null, string.Join("; ", compileProblems));
         await using var ledger = await SqliteDeliveryLedger.OpenAsync(LedgerPath, cancellationToken);
         var credential = new Credential("sandbox", token ?? SandboxServer.DefaultToken, Sandbox.BaseAddress, DateTimeOffset.UtcNow);
-        var runner = new DeliveryRunner(destination!, credential, ledger, new DeliveryOptions { RunKey = runKey, ResponsesPath = ResponsesPath, RejectedPath = RejectedPath });
+        var runner = new DeliveryRunner(destination!, credential, ledger, new DeliveryOptions { RunKey = runKey, ResponsesPath = ResponsesPath, RejectedPath = RejectedPath, TimeProvider = time ?? TimeProvider.System, Handler = handler });
+        LastRunner = runner;
         using var reader = RecordReader.Open(input);
-        return await runner.RunAsync(reader, cancellationToken);
+        return await runner.RunAsync(reader, stopping, cancellationToken);
+    }
+
+    /// <summary>The ledger's state of each batch <paramref name="destinationJson"/> sent from <paramref name="inputName"/> (null: no entry), by first position.</summary>
+    public async Task<BatchState?[]> LedgerStatesAsync(string destinationJson, int positions, string inputName = "input.jsonl")
+    {
+        var runKey = DeliveryIds.RunKey(System.Text.Encoding.UTF8.GetBytes(destinationJson), Path.Combine(Directory, inputName));
+        await using var ledger = await SqliteDeliveryLedger.OpenAsync(LedgerPath);
+        var states = new BatchState?[positions];
+        for (var i = 0; i < positions; i++)
+        {
+            states[i] = (await ledger.FindAsync(runKey, i, CancellationToken.None))?.State;
+        }
+
+        return states;
+    }
+
+    /// <summary>Waits, polling the sandbox, until <paramref name="condition"/> holds for what it received; fails after a minute.</summary>
+    public async Task WaitForRequestsAsync(Func<List<JsonNode>, bool> condition)
+    {
+        using var poll = new PeriodicTimer(TimeSpan.FromMilliseconds(20));
+        using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        while (!condition(await RequestsAsync()))
+        {
+            Assert.True(await poll.WaitForNextTickAsync(deadline.Token).AsTask().ContinueWith(t => !t.IsCanceled, TaskScheduler.Default), "the sandbox never received what the test waits for");
+        }
+    }
+
+    /// <summary>Waits, polling, until <paramref name="condition"/> holds; fails after a minute.</summary>
+    public async Task WaitUntilAsync(Func<bool> condition)
+    {
+        using var poll = new PeriodicTimer(TimeSpan.FromMilliseconds(20));
+        using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        while (!condition())
+        {
+            Assert.True(await poll.WaitForNextTickAsync(deadline.Token).AsTask().ContinueWith(t => !t.IsCanceled, TaskScheduler.Default), "the condition the test waits for never held");
+        }
+    }
+
+    /// <summary>The lines of a file another process or run may still be writing.</summary>
+    public static List<string> ReadSharedLines(string path)
+    {
+        if (!File.Exists(path))
+        {
+            return [];
+        }
+
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        using var reader = new StreamReader(stream);
+        var lines = new List<string>();
+        while (reader.ReadLine() is { } line)
+        {
+            lines.Add(line);
+        }
+
+        return lines;
     }
 
     /// <summary>Every build the sandbox holds.</summary>

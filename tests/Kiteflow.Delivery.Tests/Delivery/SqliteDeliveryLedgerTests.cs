@@ -1,4 +1,6 @@
+using System.Runtime.Versioning;
 using Kiteflow.Delivery.Ledger;
+using Kiteflow.Delivery.Tests.Credentials;
 using Kiteflow.Storage.Sqlite.Ledger;
 
 namespace Kiteflow.Delivery.Tests.Delivery;
@@ -66,6 +68,88 @@ public sealed class SqliteDeliveryLedgerTests : IDisposable
         await ledger.FlushAsync(CancellationToken.None);
 
         Assert.Equal(2000, await ledger.CountAsync("run", CancellationToken.None));
+    }
+
+    [UnixFact]
+    [UnsupportedOSPlatform("windows")]
+    public async Task Open_InAFolderThatDoesNotExist_MakesTheFolder0700_AndTheFileWalAndShm0600()
+    {
+        var folder = PathOf("data");
+        var path = Path.Combine(folder, "ledger.db");
+
+        await using (var ledger = await SqliteDeliveryLedger.OpenAsync(path))
+        {
+            await ledger.WriteAsync(Entry("run", 0, BatchState.Rejected) with { Response = """{"message":"No pipeline found"}""" }, durable: true, CancellationToken.None);
+
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(folder));
+            foreach (var file in new[] { path, path + "-wal", path + "-shm" })
+            {
+                Assert.True(File.Exists(file), $"{file} is missing");
+                Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(file));
+            }
+        }
+    }
+
+    [UnixFact]
+    [UnsupportedOSPlatform("windows")]
+    public async Task Open_ExistingLedgerOthersMayRead_IsNarrowed()
+    {
+        var path = PathOf("old.db");
+        await (await SqliteDeliveryLedger.OpenAsync(path)).DisposeAsync();
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+
+        await (await SqliteDeliveryLedger.OpenAsync(path)).DisposeAsync();
+
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
+    }
+
+    [Fact]
+    public async Task Restart_NotDelivered_ForgetsRejected_ReopensPossiblyDelivered_KeepsDeliveredAndInFlight()
+    {
+        await using var ledger = await SqliteDeliveryLedger.OpenAsync(PathOf("restart.db"));
+        await ledger.WriteAllAsync(
+        [
+            Entry("run", 0, BatchState.Delivered),
+            Entry("run", 1, BatchState.Rejected) with { Status = 404, Message = "No pipeline found" },
+            Entry("run", 2, BatchState.PossiblyDelivered) with { Message = "Possibly delivered" },
+            Entry("run", 3, BatchState.InFlight),
+            Entry("run", 4, BatchState.Pending),
+            Entry("other", 1, BatchState.Rejected),
+        ], CancellationToken.None);
+
+        var changed = await ledger.RestartAsync("run", resendDelivered: false, lookUpPossiblyDelivered: true, CancellationToken.None);
+
+        Assert.Equal(2, changed);
+        Assert.Equal(BatchState.Delivered, (await ledger.FindAsync("run", 0, CancellationToken.None))!.State);
+        Assert.Null(await ledger.FindAsync("run", 1, CancellationToken.None));
+        var reopened = (await ledger.FindAsync("run", 2, CancellationToken.None))!;
+        Assert.Equal((BatchState.InFlight, null), (reopened.State, reopened.Message));
+        Assert.Equal(BatchState.InFlight, (await ledger.FindAsync("run", 3, CancellationToken.None))!.State);
+        Assert.Equal(BatchState.Pending, (await ledger.FindAsync("run", 4, CancellationToken.None))!.State);
+        Assert.Equal(BatchState.Rejected, (await ledger.FindAsync("other", 1, CancellationToken.None))!.State);
+        Assert.Equal(0, await ledger.GenerationAsync("run", CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Restart_Everything_MovesTheRunAside_AndEachTimeRaisesItsGeneration()
+    {
+        var path = PathOf("generations.db");
+        await using (var ledger = await SqliteDeliveryLedger.OpenAsync(path))
+        {
+            await ledger.WriteAllAsync([Entry("run", 0, BatchState.Delivered), Entry("run", 1, BatchState.InFlight), Entry("run-b", 0, BatchState.Delivered)], CancellationToken.None);
+
+            Assert.Equal(2, await ledger.RestartAsync("run", resendDelivered: true, lookUpPossiblyDelivered: false, CancellationToken.None));
+            Assert.Equal(0, await ledger.CountAsync("run", CancellationToken.None));
+            Assert.Equal(1, await ledger.GenerationAsync("run", CancellationToken.None));
+
+            // A restart of a run that recorded nothing still moves to a new generation: its ids were used.
+            Assert.Equal(0, await ledger.RestartAsync("run", resendDelivered: true, lookUpPossiblyDelivered: false, CancellationToken.None));
+        }
+
+        await using var reopened = await SqliteDeliveryLedger.OpenAsync(path);
+        Assert.Equal(2, await reopened.GenerationAsync("run", CancellationToken.None));
+        Assert.Equal(0, await reopened.GenerationAsync("run-b", CancellationToken.None));
+        Assert.Equal(1, await reopened.CountAsync("run-b", CancellationToken.None));
     }
 
     private static LedgerEntry Entry(string run, long first, BatchState state, long[]? positions = null) => new()

@@ -1,0 +1,15 @@
+namespace Kiteflow.Server.Delivery;
+
+/// <summary>A budget grain's answer to a request that asks to go.</summary>
+[GenerateSerializer]
+[Immutable]
+public sealed record BudgetAnswer
+{
+    /// <summary>Whether the request took a place in flight.</summary>
+    [Id(0)]
+    public bool Entered { get; init; }
+
+    /// <summary>When it did not: the reset it waits for, or null when only an answer in flight can free a place.</summary>
+    [Id(1)]
+    public DateTimeOffset? Until { get; init; }
+}

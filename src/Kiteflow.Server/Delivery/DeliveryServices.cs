@@ -1,0 +1,102 @@
+using System.Collections.Concurrent;
+using Kiteflow.Delivery.Credentials;
+using Kiteflow.Delivery.Pacing;
+using Kiteflow.Delivery.Sending;
+using Kiteflow.Server.Credentials;
+using Kiteflow.Server.Datasets;
+using Kiteflow.Server.Observability;
+using Kiteflow.Storage;
+
+namespace Kiteflow.Server.Delivery;
+
+/// <summary>What every destination worker of this process shares: the store, one HTTP client, the budget grains, the clock.</summary>
+internal sealed class DeliveryServices(
+    IKiteflowStore store,
+    ServerCredentials credentials,
+    IDatasetAppendSignal signal,
+    DatasetAppender appender,
+    IGrainFactory grains,
+    KiteflowMetrics metrics,
+    ILoggerFactory loggers,
+    ServerOptions options) : IDisposable
+{
+    private readonly ConcurrentDictionary<string, string> _tokenUsers = new(StringComparer.Ordinal);
+
+    public IKiteflowStore Store => store;
+
+    public ServerCredentials Credentials => credentials;
+
+    public IDatasetAppendSignal Signal => signal;
+
+    public KiteflowMetrics Metrics => metrics;
+
+    public ILoggerFactory Loggers => loggers;
+
+    public TimeProvider Time => options.TimeProvider;
+
+    /// <summary>How long calls in flight get to be answered when a destination is paused or the server stops.</summary>
+    public TimeSpan StopGracePeriod => options.DeliveryStopGracePeriod;
+
+    /// <summary>One client for every destination: no redirects (the token stays with its host), no overall timeout (each attempt has its own).</summary>
+    public HttpClient Client { get; } = DeliveryHttp.Create(concurrency: 256);
+
+    /// <summary>The budgets of the organizations and users of one API host, shared by the whole cluster.</summary>
+    public IRateLimitBudgetSource Budgets(Uri apiBase) => new GrainBudgetSource(grains, options.TimeProvider, apiBase.Authority);
+
+    /// <summary>
+    /// Who a token belongs to, for the user budget (two tokens of one user share that user's limit): asked of Buildkite
+    /// once per token (<c>GET /v2/access-token</c>), which also proves the token works before anything is sent.
+    /// </summary>
+    /// <exception cref="CredentialException">The token is refused.</exception>
+    public async Task<string> TokenUserAsync(Credential credential, CancellationToken cancellationToken)
+    {
+        var cacheKey = credential.ApiBase.Authority + "\n" + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(credential.RevealToken())));
+        if (_tokenUsers.TryGetValue(cacheKey, out var known))
+        {
+            return known;
+        }
+
+        var result = await new AccessTokenClient(Client).GetAsync(credential, cancellationToken).ConfigureAwait(false);
+        if (!result.IsValid)
+        {
+            throw new CredentialException(CredentialErrorKind.Unreadable, $"the credential '{credential.Name}' does not work: {result.Message}");
+        }
+
+        var user = result.Token!.UserEmail ?? result.Token.UserName ?? result.Token.Uuid;
+        _tokenUsers[cacheKey] = user;
+        return user;
+    }
+
+    /// <summary>The destination's response dataset (<c>{name}-responses</c>), created when it is missing, as a sink.</summary>
+    public async Task<ResponseDatasetSink> ResponseSinkAsync(DestinationRow row, ILogger logger, CancellationToken cancellationToken)
+    {
+        var dataset = await ResponseDatasetAsync(row.Name, cancellationToken).ConfigureAwait(false);
+        return new ResponseDatasetSink(appender, dataset, logger);
+    }
+
+    /// <summary>The response dataset of the destination <paramref name="destination"/>, created when it is missing.</summary>
+    public async Task<DatasetRow> ResponseDatasetAsync(string destination, CancellationToken cancellationToken)
+    {
+        var name = ResponseDatasetName(destination);
+        if (await store.Datasets.GetAsync(name, cancellationToken).ConfigureAwait(false) is { } existing)
+        {
+            return existing;
+        }
+
+        try
+        {
+            // Nobody ingests into a response dataset over HTTP: its ingest key is random and never shown.
+            var key = Security.Secrets.NewIngestKey();
+            return await store.Datasets.CreateAsync(new NewDataset(name, DatasetSource.Response, new IngestKeySettings(Security.Secrets.Hash(key), Security.Secrets.ShownPrefix(key), RequireSignature: false), options.TimeProvider.GetUtcNow()), cancellationToken).ConfigureAwait(false);
+        }
+        catch (StoreConflictException e) when (e.Conflict == StoreConflict.NameTaken)
+        {
+            return (await store.Datasets.GetAsync(name, cancellationToken).ConfigureAwait(false))!;
+        }
+    }
+
+    /// <summary>The name of a destination's response dataset.</summary>
+    public static string ResponseDatasetName(string destination) => destination + "-responses";
+
+    public void Dispose() => Client.Dispose();
+}

@@ -1,0 +1,13 @@
+namespace Kiteflow.Storage;
+
+/// <summary>A record a destination did not deliver, as stored.</summary>
+/// <param name="Offset">Its offset in the destination's dataset (the record itself is read from there).</param>
+/// <param name="Stage"><c>read</c>, <c>template</c>, <c>validate</c>, <c>script</c> or <c>http</c>.</param>
+/// <param name="Message">What went wrong.</param>
+/// <param name="Status">Buildkite's HTTP status, when it answered.</param>
+/// <param name="Response">Buildkite's answer, when it refused the call.</param>
+/// <param name="PossiblyDelivered">Whether the call may have been processed.</param>
+/// <param name="Retryable">Whether nothing reached Buildkite.</param>
+/// <param name="At">When it failed (last).</param>
+/// <param name="RetryGeneration">The retry sending it again now, or 0.</param>
+public sealed record RejectedRecordRow(long Offset, string Stage, string Message, int? Status, string? Response, bool PossiblyDelivered, bool Retryable, DateTimeOffset At, int RetryGeneration);
