@@ -30,6 +30,14 @@ public sealed class DeliveryRunner
     private readonly Credential _credential;
     private readonly IDeliveryLedger _ledger;
     private readonly DeliveryOptions _options;
+    /// <summary>Token checks a run makes at most while the rate limit is spent, each after the reset the last answer named.</summary>
+    private const int MaxTokenChecks = 4;
+
+    private static readonly TimeSpan MaxTokenCheckWait = TimeSpan.FromMinutes(2);
+
+    // RateLimit-Reset is whole seconds; a little more makes sure the window has turned.
+    private static readonly TimeSpan TokenCheckMargin = TimeSpan.FromMilliseconds(250);
+
     private readonly ClaimBook _claims = new();
     private readonly Stopwatch _clock = new();
     private readonly int _capacity;
@@ -42,6 +50,7 @@ public sealed class DeliveryRunner
     private long _possiblyDelivered;
     private long _deliveredEarlier;
     private long _notDeliveredEarlier;
+    private long _tokenCheckWaits;
     private bool _planned;
 
     /// <summary>Prepares a run; nothing happens until <see cref="RunAsync(RecordReader, CancellationToken, CancellationToken)"/>.</summary>
@@ -77,7 +86,7 @@ public sealed class DeliveryRunner
         Interlocked.Read(ref _possiblyDelivered),
         _deliverer?.Requests ?? 0,
         _deliverer?.Retries ?? 0,
-        (_pacer?.Waits ?? 0) + (_deliverer?.RateLimited ?? 0),
+        (_pacer?.Waits ?? 0) + (_deliverer?.RateLimited ?? 0) + Interlocked.Read(ref _tokenCheckWaits),
         _clock.Elapsed,
         _plan?.RecordsFound ?? 0,
         _plan?.InputEnded ?? false,
@@ -103,7 +112,7 @@ public sealed class DeliveryRunner
             NotDeliveredEarlier = Interlocked.Read(ref _notDeliveredEarlier),
             Requests = _deliverer?.Requests ?? 0,
             Retries = _deliverer?.Retries ?? 0,
-            RateLimitWaits = (_pacer?.Waits ?? 0) + (_deliverer?.RateLimited ?? 0),
+            RateLimitWaits = (_pacer?.Waits ?? 0) + (_deliverer?.RateLimited ?? 0) + Interlocked.Read(ref _tokenCheckWaits),
             ResponsesForwarded = _forwarder?.Forwarded,
             ResponsesNotForwarded = _forwarder?.Failed,
             DurationMs = (long)_clock.Elapsed.TotalMilliseconds,
@@ -294,7 +303,20 @@ public sealed class DeliveryRunner
     /// <summary>Before the first write: the token must be accepted and hold the endpoint's scope.</summary>
     private async Task CheckTokenAsync(HttpClient client, CancellationToken cancellationToken)
     {
-        var result = await new AccessTokenClient(client).GetAsync(_credential, cancellationToken).ConfigureAwait(false);
+        var checker = new AccessTokenClient(client);
+        var result = await checker.GetAsync(_credential, cancellationToken).ConfigureAwait(false);
+
+        // A spent rate limit says nothing about the token: the run just stopped (or another client) spent it,
+        // and rerunning right away is what a user does. Wait for the reset the answer names, as the pacer would
+        // for any other call, rather than fail a run that would then have gone on.
+        for (var check = 1; result.Status == AccessTokenStatus.RateLimited && check < MaxTokenChecks && result.RetryAfter is { } reset && reset <= MaxTokenCheckWait; check++)
+        {
+            _options.Warn?.Invoke($"the rate limit is spent (by an earlier run or another client); checking the token again in {reset.TotalSeconds:0} s, when it resets.");
+            Interlocked.Increment(ref _tokenCheckWaits);
+            await Task.Delay(reset + TokenCheckMargin, _options.TimeProvider, cancellationToken).ConfigureAwait(false);
+            result = await checker.GetAsync(_credential, cancellationToken).ConfigureAwait(false);
+        }
+
         cancellationToken.ThrowIfCancellationRequested();
         if (!result.IsValid)
         {

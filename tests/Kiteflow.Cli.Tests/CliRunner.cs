@@ -15,9 +15,10 @@ internal static class CliRunner
 
     /// <summary>
     /// Runs the built kiteflow executable with <paramref name="args"/> in <paramref name="workingDirectory"/>, with
-    /// <paramref name="environment"/> added to (or, for null values, removed from) this process's environment.
+    /// <paramref name="environment"/> added to (or, for null values, removed from) this process's environment, and
+    /// <paramref name="standardInput"/> (if any) on its standard input.
     /// </summary>
-    public static async Task<(int ExitCode, string Output, string Error)> RunProcessAsync(string[] args, string workingDirectory, IReadOnlyDictionary<string, string?>? environment = null)
+    public static async Task<(int ExitCode, string Output, string Error)> RunProcessAsync(string[] args, string workingDirectory, IReadOnlyDictionary<string, string?>? environment = null, string? standardInput = null)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -46,6 +47,11 @@ internal static class CliRunner
         }
 
         using var process = Process.Start(start)!;
+        if (standardInput is not null)
+        {
+            await process.StandardInput.WriteAsync(standardInput);
+        }
+
         process.StandardInput.Close();
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();

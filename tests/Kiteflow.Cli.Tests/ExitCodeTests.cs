@@ -51,6 +51,11 @@ public sealed class ExitCodeTests : IDisposable
         { ["preview", "-d", Destination, "-i", Input, "--format", "yaml"], "--format: 'yaml' is not an input format" },
         { ["preview", "-d", Destination, "-i", Input, "--threads", "0"], "--threads: 0 is out of range; give a whole number from 1 to 64" },
         { ["preview", "-d", Destination, "-i", Input, "--threads", "many"], "--threads: 'many' is not a whole number" },
+
+        // What send refuses, preview refused too: it showed URLs with a password, or /v2/v2, that send would not send.
+        { ["preview", "-d", Destination, "-i", Input, "--api-base", "https://x:bkua_abcdef0123456789abcdef@proxy.example.com"], "--api-base: the API base holds a user name or password" },
+        { ["preview", "-d", Destination, "-i", Input, "--api-base", "https://proxy.example.com/v2"], "--api-base: the API base 'https://proxy.example.com/v2' ends with /v2" },
+        { ["preview", "-d", Destination, "-i", Input, "--api-base", "http://example.com"], "--api-base: the API base http://example.com is plain http" },
     };
 
     [Theory]
@@ -64,6 +69,7 @@ public sealed class ExitCodeTests : IDisposable
         AssertOneLine(error, "kiteflow preview: ", message);
         Assert.Contains("See 'kiteflow preview --help'.", error);
         Assert.DoesNotContain("System.Int32", error);
+        Assert.DoesNotContain("bkua_", error);
     }
 
     [Fact]
@@ -83,6 +89,7 @@ public sealed class ExitCodeTests : IDisposable
         { ["send", "-d", Destination], "Option '--input' is required." },
         { ["send", "-d", Destination, "-i", Input, "--bogus"], "'--bogus'" },
         { ["send", "-d", Destination, "-i", Input, "--api-base", "ftp://example.com"], "--api-base: 'ftp://example.com' is not an http(s) URL" },
+        { ["send", "-d", Destination, "-i", Input, "--api-base", "http://bkua_abcdef0123456789abcdef.example.com"], "--api-base: the API base http://••••.example.com is plain http" },
         { ["send", "-d", Destination, "-i", Input, "--token-env", "not a name"], "--token-env: what was given is not a variable name" },
         { ["send", "-d", Destination, "-i", Input, "--credential", "../etc"], "--credential: '../etc' is not a credential name" },
         { ["send", "-d", Destination, "-i", Input, "--credential", "acme", "--token-env", "ACME_TOKEN"], "give --credential or --token-env, not both" },
@@ -99,6 +106,7 @@ public sealed class ExitCodeTests : IDisposable
         Assert.Equal(2, exitCode);
         Assert.Empty(output);
         AssertOneLine(error, message);
+        Assert.DoesNotContain("bkua_", error);
     }
 
     public static TheoryData<string, string, string> SendUnusablePaths => new()

@@ -92,6 +92,27 @@ public sealed class PreviewCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Preview_CommentInsideOtherProps_PlansTheBodyWithoutIt()
+    {
+        // Destination files allow comments everywhere; one inside otherProps threw a JsonReaderException.
+        var destination = Write("property.json", """
+            {"url":"https://api.buildkite.com/v2/organizations/{org}/pipelines/{pipeline}/builds",
+             "batching":{"enabled":true,"algorithm":"property","propertyName":"builds",
+                         "otherProps":{ /* who */ "source":"kiteflow", // trailing comma next
+                                        }}}
+            """);
+        var input = Write("in.jsonl", """{"org":"acme","pipeline":"web","commit":"a","branch":"main"}""");
+
+        var (exitCode, output, error) = await CliRunner.RunAsync("preview", "-d", destination, "-i", input, "--json");
+
+        Assert.True(exitCode == 0, error);
+        using var document = JsonDocument.Parse(output);
+        var body = document.RootElement.GetProperty("requests")[0].GetProperty("body");
+        Assert.Equal("kiteflow", body.GetProperty("source").GetString());
+        Assert.Equal(1, body.GetProperty("builds").GetArrayLength());
+    }
+
+    [Fact]
     public async Task Preview_InvalidUrlAndHeaders_BothReported()
     {
         var destination = Write("bad.json", """{"url":"https://evil.example.com/v2/{x}","headers":"Content-Type:text/plain"}""");

@@ -57,6 +57,63 @@ public sealed class SendCommandTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Send_HalfASurrogatePairInARecord_ThatRecordRejectedAtRead_TheOthersDelivered()
+    {
+        // "\ud800" parses as JSON but is not text: it stopped the whole run with an unhandled exception.
+        var broken = """{"org":"acme","pipeline":"web","commit":"abc","branch":"main","message":"\ud800"}""";
+        var (exitCode, output, error) = await SendAsync(Records(2) + "\n" + broken + "\n" + Records(1));
+
+        Assert.True(exitCode == ExitCodes.SomeRecordsNotDelivered, output + error);
+        Assert.Contains("Delivered 3 of 4 records (1 rejected", output);
+        Assert.Equal(3, Builds().Count);
+        var rejected = JsonNode.Parse(Assert.Single(File.ReadAllLines(Path.Combine(_directory, "rejected.jsonl"))))!;
+        Assert.Equal(("read", 3), ((string?)rejected["error"]!["stage"], (int)rejected["line"]!));
+        Assert.StartsWith("The attribute \"message\" holds \\ud800", (string?)rejected["error"]!["message"], StringComparison.Ordinal);
+        Assert.Equal(broken, (string?)rejected["data"]);
+    }
+
+    [Fact]
+    public async Task Send_StandardInputTwiceWithOtherRecords_EachRunSendsAllOfItsOwn()
+    {
+        // Standard input is the path "-" whatever it holds: the second run was taken for a rerun of the first,
+        // and its first records were skipped as "delivered by an earlier run" although they were never sent.
+        var destination = Write("destination.json", Destination);
+        var records = Records(5).Split('\n');
+        string[] args = ["send", "-d", destination, "-i", "-", "--format", "jsonl", "--api-base", _sandbox.BaseAddress.ToString(), "--ledger", Path.Combine(_directory, "ledger.db")];
+        var environment = new Dictionary<string, string?> { ["BUILDKITE_API_TOKEN"] = SandboxServer.DefaultToken, ["KITEFLOW_HOME"] = _directory };
+
+        var (firstExit, firstOutput, firstError) = await CliRunner.RunProcessAsync(args, _directory, environment, string.Join('\n', records[..2]) + "\n");
+        var (secondExit, secondOutput, secondError) = await CliRunner.RunProcessAsync(args, _directory, environment, string.Join('\n', records[2..]) + "\n");
+
+        Assert.True(firstExit == 0, firstOutput + firstError);
+        Assert.True(secondExit == 0, secondOutput + secondError);
+        Assert.Contains("Delivered 3 of 3 records", secondOutput);
+        Assert.DoesNotContain("earlier run", secondOutput);
+        Assert.Equal(Enumerable.Range(0, 5).Select(i => $"{i:x8}00000000000000000000000000000000"), Builds().Select(b => (string)b["commit"]!).Order());
+    }
+
+    [Fact]
+    public async Task Send_RateLimitSpentWhenTheTokenIsChecked_WaitsForTheReset_AndDelivers()
+    {
+        // Run right after a run that spent the limit (a stop, a kill -9): the token check got a 429 and the
+        // whole run failed with exit 1, telling the user to wait and run it again.
+        await using var sandbox = await SandboxServer.StartAsync(new SandboxOptions { UserLimit = RateLimitSetting.Parse("2/3s") });
+        using var client = new HttpClient { BaseAddress = sandbox.BaseAddress };
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", SandboxServer.DefaultToken);
+        while ((await client.GetAsync(new Uri("/v2/access-token", UriKind.Relative))).StatusCode != System.Net.HttpStatusCode.TooManyRequests)
+        {
+        }
+
+        var (exitCode, output, error) = await SendAsync(Records(1), apiBase: sandbox.BaseAddress);
+
+        Assert.True(exitCode == 0, output + error);
+        Assert.Contains("Delivered 1 of 1 records", output);
+        Assert.Contains("the rate limit is spent (by an earlier run or another client); checking the token again in", error);
+        var builds = JsonNode.Parse(sandbox.GetStateJson())!["organizations"]!.AsArray().SelectMany(o => o!["builds"]!.AsArray());
+        Assert.Single(builds);
+    }
+
+    [Fact]
     public async Task Send_NoToken_ExitTwoSayingWhatToSet()
     {
         var (exitCode, _, error) = await SendAsync(Records(1), environment: _ => null);

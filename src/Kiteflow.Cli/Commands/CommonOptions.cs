@@ -49,6 +49,13 @@ internal static class CommonOptions
             var text = result.Tokens.Count > 0 ? result.Tokens[0].Value : string.Empty;
             if (Uri.TryCreate(text, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == Uri.UriSchemeHttp))
             {
+                // The rules send applies, for every command: a preview must not show URLs send would refuse.
+                if (CredentialRules.ApiBaseProblem(uri) is { } problem)
+                {
+                    result.AddError($"--api-base: {problem}");
+                    return null;
+                }
+
                 return uri;
             }
 

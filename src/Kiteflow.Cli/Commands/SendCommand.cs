@@ -149,7 +149,9 @@ internal static class SendCommand
             return (credentialFailure, Failed("No usable token: nothing was sent (the error above says why)."));
         }
 
-        var runKey = DestinationLoader.RunKey(request.Destination, request.Input);
+        // A run is resumed by the next run of the same destination and input path; standard input is the same
+        // path whatever it holds, and cannot be read again, so each of its runs is a new run of its own.
+        var runKey = request.Input == "-" ? DeliveryIds.NewRunKey() : DestinationLoader.RunKey(request.Destination, request.Input);
         var options = new PlannerOptions { ApiBase = credential.ApiBase, DeliveryIdPrefix = runKey, KeepRecordText = true, Parallelism = request.Threads };
         var destination = DestinationLoader.Load(request.Destination, options, error);
         if (destination is null)
@@ -353,7 +355,9 @@ internal static class SendCommand
         });
         if (summary.Status == DeliveryRunStatus.Stopped)
         {
-            output.WriteLine("  Run the same command again to go on where it stopped: nothing delivered is sent again.");
+            output.WriteLine(request.Input == "-"
+                ? "  Standard input is not resumed (it cannot be read again): send the records that were not delivered in a new run, or send from a file to be able to go on where a run stopped."
+                : "  Run the same command again to go on where it stopped: nothing delivered is sent again.");
         }
 
         var earlier = summary.NotDeliveredEarlier > 0

@@ -25,6 +25,12 @@ public static class DeliveryIds
     }
 
     /// <summary>
+    /// A key no other run has: for an input that cannot be read again (standard input), whose records differ from
+    /// one run to the next, so that no run is taken for the resumption of another.
+    /// </summary>
+    public static string NewRunKey() => "kf" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
+
+    /// <summary>
     /// The delivery-id prefix of a run's <paramref name="generation"/>: the run key at first, then <c>{run key}.{n}</c>
     /// after the n-th restart that sends every record again, so the builds of one generation are never taken
     /// for those of another when they are looked up.

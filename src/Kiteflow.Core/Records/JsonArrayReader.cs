@@ -15,6 +15,7 @@ internal sealed class JsonArrayReader : RecordReader
     private readonly ByteInput _input;
     private readonly RecordParser _parser;
     private long _line = 1;
+    private bool _endedInsideItem;
 
     public JsonArrayReader(Stream stream, ReaderLimits limits)
     {
@@ -44,7 +45,16 @@ internal sealed class JsonArrayReader : RecordReader
         {
             if (!SkipWhitespace())
             {
-                yield break;  // the array is not closed; every item seen was reported
+                if (_endedInsideItem)
+                {
+                    yield break;  // that item's rejection said the file ends inside it
+                }
+
+                // Every item seen was reported, but a file cut short (a copy or download that stopped) would
+                // otherwise read as whole: say so, as for content after the closing ']'.
+                yield return ReadResult.Of(new Rejection(position, _line, RejectionStage.Read,
+                    "The file ends before the array's closing ']': it may have been cut short, so records after this point may be missing; check that the whole file is there."));
+                yield break;
             }
 
             var next = _input.Unconsumed[0];
@@ -113,6 +123,7 @@ internal sealed class JsonArrayReader : RecordReader
                             OriginalText = Encoding.UTF8.GetString(_input.Unconsumed.TrimEnd(" \t\r\n"u8)),
                         });
                     _input.DiscardAll();
+                    _endedInsideItem = true;
                     return unfinished;
                 }
 

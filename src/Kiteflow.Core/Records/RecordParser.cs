@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;
+using Kiteflow.Core.Json;
 
 namespace Kiteflow.Core.Records;
 
@@ -73,7 +74,31 @@ internal sealed class RecordParser
             return (null, new Rejection(position, line, RejectionStage.Read, $"The record is {kind}, not a JSON object; every record must be an object such as {{\"branch\":\"main\"}}.") { OriginalText = Encoding.UTF8.GetString(utf8) });
         }
 
+        if (LoneSurrogates.FindEscape(utf8) is var at and >= 0)
+        {
+            var where = LoneSurrogates.Find(document.RootElement);
+            document.Dispose();
+            return (null, LoneSurrogate(utf8, at, where, position, line));
+        }
+
         return (document, null);
+    }
+
+    /// <summary>
+    /// A record whose string escapes half of a surrogate pair: valid JSON, but not text, so no later stage
+    /// could read the string (or write it to the rejected file as anything but the text it had).
+    /// </summary>
+    private static Rejection LoneSurrogate(ReadOnlySpan<byte> utf8, int offset, List<(string Path, int KeyNumber)> where, long position, long line)
+    {
+        var lineOffset = utf8[..offset].Count((byte)'\n');
+        var escape = Encoding.ASCII.GetString(utf8.Slice(offset, 6));
+        var first = where.Count > 0 ? LoneSurrogates.Describe(where[0], "attribute") : "a string";
+        var more = where.Count > 1 ? $" (and {where.Count - 1} more)" : string.Empty;
+        return new Rejection(position, line + lineOffset, RejectionStage.Read,
+            $"{char.ToUpperInvariant(first[0])}{first[1..]}{more} holds {escape}, half of a UTF-16 surrogate pair without its other half, which is not text; write the character itself, or both halves of the pair.")
+        {
+            OriginalText = Encoding.UTF8.GetString(utf8),
+        };
     }
 
     public ReadResult Oversized(long position, long line, long length) =>

@@ -151,6 +151,9 @@ internal sealed class BatchScript
             ScriptOutputException output => output.Message,
             RegexMatchTimeoutException => $"a regular expression ran longer than the script's time limit of {time}{line}; nested repetition such as (a+)+ can backtrack without end, so simplify the pattern.",
             TimeoutException => $"the script ran longer than its time limit of {time}{line}; look for an endless loop.",
+            // Kiteflow's own guards say which built-in would have made the string; Jint's message only counts the
+            // bytes, which differ from batch to batch and would keep one problem from being listed as one.
+            MemoryLimitExceededException when e.Message.StartsWith("Script has allocated", StringComparison.Ordinal) => $"the script used more memory than its limit of {memory}{line}.",
             MemoryLimitExceededException => $"the script used more memory than its limit of {memory} ({e.Message.TrimEnd('.')}){line}.",
             StatementsCountOverflowException => string.Create(CultureInfo.InvariantCulture, $"the script ran more statements than its limit of {limits.MaxStatements:N0}{line}; look for an endless loop."),
             RecursionDepthOverflowException => $"the script recursed deeper than its limit of {limits.MaxRecursion}{line}.",

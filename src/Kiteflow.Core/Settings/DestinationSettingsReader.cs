@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Kiteflow.Core.Json;
 
 namespace Kiteflow.Core.Settings;
 
@@ -55,6 +56,24 @@ public static class DestinationSettingsReader
             if (root.ValueKind != JsonValueKind.Object)
             {
                 problems.Add(new SettingsProblem(SettingsProblem.FileKey, "The destination file must hold one JSON object with keys such as \"url\" and \"method\"."));
+                return (settings, problems);
+            }
+
+            // A \u escape that is half of a surrogate pair parses but cannot be read as text, so no key
+            // holding one can be judged: name each and stop, as for a file that is not JSON.
+            foreach (var place in LoneSurrogates.Find(root))
+            {
+                var what = place switch
+                {
+                    { KeyNumber: 0 } => $"The value of \"{place.Path}\"",
+                    { Path.Length: 0 } => $"Key number {place.KeyNumber} of the top-level object",
+                    _ => $"Key number {place.KeyNumber} of \"{place.Path}\"",
+                };
+                problems.Add(new SettingsProblem(SettingsProblem.FileKey, $"{what} holds a \\u escape that is half of a UTF-16 surrogate pair without its other half (such as \\ud800), which is not text; write the character itself, or both halves of the pair."));
+            }
+
+            if (problems.Count > 0)
+            {
                 return (settings, problems);
             }
 
@@ -299,7 +318,9 @@ public static class DestinationSettingsReader
 
             if (value.ValueKind == JsonValueKind.Object)
             {
-                return value.GetRawText();
+                // Written out afresh rather than as the raw text, which keeps the file's comments and
+                // trailing commas: the value is read again later by parsers that allow neither.
+                return Kiteflow.Core.Json.JsonText.Compact(value);
             }
 
             problems.Add(new SettingsProblem(Key(name), $"Expected a JSON object such as {{\"source\": \"kiteflow\"}}, found {Shorten(value)}."));

@@ -87,9 +87,12 @@ internal sealed class AccessTokenClient
             case HttpStatusCode.Forbidden:
                 return Result(AccessTokenStatus.Forbidden, status, $"the token is known but the request was forbidden: {where} answered 403{suffix}", credential);
             case HttpStatusCode.TooManyRequests:
-                var reset = ResetSeconds(response);
+                var reset = ResetSeconds(response, body);
                 var wait = reset is null ? "wait for the rate-limit window to reset" : $"wait {reset} s";
-                return Result(AccessTokenStatus.RateLimited, status, $"the rate limit is spent, so the token was not checked: {where} answered 429{suffix} {char.ToUpperInvariant(wait[0])}{wait[1..]} and try again.", credential);
+                return Result(AccessTokenStatus.RateLimited, status, $"the rate limit is spent, so the token was not checked: {where} answered 429{suffix} {char.ToUpperInvariant(wait[0])}{wait[1..]} and try again.", credential) with
+                {
+                    RetryAfter = reset is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
+                };
             default:
                 return Result(AccessTokenStatus.UnexpectedResponse, status, $"{where} answered {status} {response.ReasonPhrase}{suffix}", credential);
         }
@@ -154,21 +157,51 @@ internal sealed class AccessTokenClient
         return line.Length == 0 ? null : line.Length > MaxQuotedChars ? line[..MaxQuotedChars] + "…" : line;
     }
 
-    /// <summary>The longer of the two resets (organization, user): both windows must reopen.</summary>
-    private static int? ResetSeconds(HttpResponseMessage response)
+    /// <summary>Seconds until the spent limit (organization or user) resets, when the answer says.</summary>
+    private static int? ResetSeconds(HttpResponseMessage response, byte[] body)
     {
-        int? longest = null;
-        foreach (var name in (string[])["RateLimit-Reset", "RateLimit-User-Reset"])
+        // Buildkite's 429 names the limit that is spent and its reset: the other limit's reset, often later,
+        // is no reason to wait.
+        try
         {
-            if (response.Headers.TryGetValues(name, out var values)
-                && int.TryParse(values.FirstOrDefault(), NumberStyles.None, CultureInfo.InvariantCulture, out var seconds))
+            using var document = JsonDocument.Parse(body);
+            if (document.RootElement.ValueKind == JsonValueKind.Object
+                && document.RootElement.TryGetProperty("reset", out var reset)
+                && reset.ValueKind == JsonValueKind.Number
+                && reset.TryGetInt32(out var fromBody)
+                && fromBody >= 0)
+            {
+                return fromBody;
+            }
+        }
+        catch (JsonException)
+        {
+            // Not Buildkite's body: the headers say it.
+        }
+
+        // Else the headers: the reset of a limit that shows nothing left, or failing that the longest.
+        int? spent = null;
+        int? longest = null;
+        foreach (var (resetName, remainingName) in (ReadOnlySpan<(string, string)>)[("RateLimit-Reset", "RateLimit-Remaining"), ("RateLimit-User-Reset", "RateLimit-User-Remaining")])
+        {
+            if (Header(response, resetName) is { } seconds)
             {
                 longest = Math.Max(longest ?? 0, seconds);
+                if (Header(response, remainingName) == 0)
+                {
+                    spent = Math.Max(spent ?? 0, seconds);
+                }
             }
         }
 
-        return longest;
+        return spent ?? longest;
     }
+
+    private static int? Header(HttpResponseMessage response, string name) =>
+        response.Headers.TryGetValues(name, out var values)
+        && int.TryParse(values.FirstOrDefault(), NumberStyles.None, CultureInfo.InvariantCulture, out var value)
+            ? value
+            : null;
 
     /// <summary>The token's description, or null when the body is not one (no uuid or no scopes array).</summary>
     internal static TokenInfo? ParseTokenInfo(byte[] body)

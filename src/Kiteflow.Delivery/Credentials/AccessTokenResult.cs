@@ -7,6 +7,9 @@ namespace Kiteflow.Delivery.Credentials;
 /// <param name="Message">One sentence for the user, e.g. why the token was refused; never contains the token.</param>
 internal sealed record AccessTokenResult(AccessTokenStatus Status, TokenInfo? Token, int? HttpStatus, string Message)
 {
+    /// <summary>For <see cref="AccessTokenStatus.RateLimited"/>: how long until the rate limit resets, when the answer said.</summary>
+    public TimeSpan? RetryAfter { get; init; }
+
     /// <summary>True when the token works.</summary>
     public bool IsValid => Status == AccessTokenStatus.Valid;
 

@@ -129,8 +129,13 @@ internal static partial class CredentialRules
         return null;
     }
 
-    /// <summary>Null when <paramref name="apiBase"/> is https, or plain http on a loopback address, with nothing after the host but a path prefix.</summary>
-    public static string? ApiBaseProblem(Uri apiBase)
+    /// <summary>
+    /// Null when <paramref name="apiBase"/> is https, or plain http on a loopback address, with nothing after the host but a
+    /// path prefix. The message quotes the API base with anything that looks like a token hidden.
+    /// </summary>
+    public static string? ApiBaseProblem(Uri apiBase) => DescribeApiBaseProblem(apiBase) is { } problem ? HideTokens(problem) : null;
+
+    private static string? DescribeApiBaseProblem(Uri apiBase)
     {
         if (!apiBase.IsAbsoluteUri || (apiBase.Scheme != Uri.UriSchemeHttps && apiBase.Scheme != Uri.UriSchemeHttp))
         {

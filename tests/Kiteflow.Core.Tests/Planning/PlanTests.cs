@@ -417,6 +417,25 @@ public sealed class PlanTests
         Assert.StartsWith("{response.body.pipeline.slug}:", rejections[1].Message);  // the URL is filled first
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Plan_HalfASurrogatePairInARecord_RejectedAtRead_OtherRecordsPlanned(bool bodyTemplate)
+    {
+        // The record's string is valid JSON but not text: it threw out of the whole plan, with a
+        // template or without one.
+        var destination = bodyTemplate ? Compile(AnnotateFromResponses) : Compile("""{"url":"https://api.buildkite.com/v2/organizations/acme/notes/{response.body.number}","method":"PUT"}""");
+        var broken = ResponseRecord(2, "web").Replace("\"c2\"", "\"c\\ud800\"", StringComparison.Ordinal);
+
+        var (requests, rejections, _) = PlanAll(destination, string.Join('\n', ResponseRecord(1, "web"), broken, ResponseRecord(3, "web")));
+
+        Assert.Equal([0L, 2L], requests.SelectMany(r => r.Records));
+        var rejection = Assert.Single(rejections);
+        Assert.Equal((1L, RejectionStage.Read), (rejection.Record, rejection.Stage));
+        Assert.StartsWith("The attribute \"response.body.commit\" holds \\ud800", rejection.Message);
+        Assert.Equal(broken, rejection.OriginalText);
+    }
+
     [Fact]
     public void Plan_BodyTemplate_CreateBuild_StillGetsItsDeliveryId()
     {

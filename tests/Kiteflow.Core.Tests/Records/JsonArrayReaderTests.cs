@@ -40,6 +40,38 @@ public sealed class JsonArrayReaderTests
     }
 
     [Fact]
+    public void Read_HalfASurrogatePairOnALaterLineOfAnItem_ReportsThatLineAndKeepsTheText()
+    {
+        var text = "[\n{\"a\": 1},\n{\n\"b\": 1,\n\"msg\": \"x\\udfff\"\n},\n{\"c\": 3}\n]";
+        using var reader = RecordReader.Create(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(text)), InputFormat.JsonArray);
+
+        var items = reader.ToList();
+
+        Assert.Equal(3, items.Count);
+        items[0].Record!.Dispose();
+        items[2].Record!.Dispose();
+        var rejection = items[1].Rejection!;
+        Assert.Equal((1L, (long?)5L, RejectionStage.Read), (rejection.Record, rejection.Line, rejection.Stage));
+        Assert.StartsWith("The attribute \"msg\" holds \\udfff", rejection.Message);
+        Assert.Equal("{\n\"b\": 1,\n\"msg\": \"x\\udfff\"\n}", rejection.OriginalText);
+    }
+
+    [Theory]
+    [InlineData("[{\"a\":1}")]
+    [InlineData("[{\"a\":1},\n")]
+    [InlineData("[\n{\"a\":1} ,  ")]
+    public void Read_FileEndsBeforeTheArrayCloses_Reported(string text)
+    {
+        // A file cut right after an item (or its comma) read as a whole array: nothing said records were missing.
+        var items = ReadAll(text, InputFormat.JsonArray);
+
+        Assert.Equal(2, items.Count);
+        Assert.StartsWith("ok:0:", items[0]);
+        Assert.StartsWith("rej:1:", items[1]);
+        Assert.Contains("The file ends before the array's closing ']': it may have been cut short", items[1]);
+    }
+
+    [Fact]
     public void Read_TruncatedFile_LastItemRejected()
     {
         var items = ReadAll("[{\"a\":1},{\"a\":", InputFormat.JsonArray);

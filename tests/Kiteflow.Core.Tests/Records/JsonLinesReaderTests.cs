@@ -35,6 +35,30 @@ public sealed class JsonLinesReaderTests
     }
 
     [Fact]
+    public void Read_HalfASurrogatePair_RejectedNamingTheAttribute_OtherRecordsRead()
+    {
+        // JSON lets a string escape half of a surrogate pair; the text parses but is not text, and
+        // reading the string threw out of the whole run.
+        var text = string.Join('\n',
+            "{\"msg\":\"\\ud800\"}",
+            "{\"emoji\":\"\\ud83d\\ude00\",\"path\":\"C:\\\\ud800\"}",
+            "{\"author\":{\"name\":\"a\\ude00\"},\"n\":1}",
+            "{\"labels\":[\"ok\",\"\\ud83d\\u0041\"]}",
+            "{\"a\":1,\"\\udbff\":2}",
+            "{\"a\":2}");
+
+        var items = ReadAll(text, InputFormat.JsonLines);
+
+        Assert.Equal(6, items.Count);
+        Assert.Equal("rej:0:1:The attribute \"msg\" holds \\ud800, half of a UTF-16 surrogate pair without its other half, which is not text; write the character itself, or both halves of the pair.", items[0]);
+        Assert.StartsWith("ok:1:2:", items[1]);
+        Assert.StartsWith("rej:2:3:The attribute \"author.name\" holds \\ude00, half of a UTF-16", items[2]);
+        Assert.StartsWith("rej:3:4:The attribute \"labels[1]\" holds \\ud83d, half", items[3]);
+        Assert.StartsWith("rej:4:5:The second attribute name at the top level holds \\udbff, half", items[4]);
+        Assert.Equal("ok:5:6:{\"a\":2}", items[5]);
+    }
+
+    [Fact]
     public void Read_NestingDeeperThan64_Rejected()
     {
         var deep = new string('[', 65) + new string(']', 65);

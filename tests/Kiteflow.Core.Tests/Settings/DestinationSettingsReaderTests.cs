@@ -98,6 +98,36 @@ public sealed class DestinationSettingsReaderTests
     }
 
     [Fact]
+    public void Read_CommentsAndTrailingCommasInOtherProps_ReadAsTheirValue()
+    {
+        // The file allows comments everywhere; otherProps was kept as raw text (comments included) and
+        // parsed again without allowing them, which threw.
+        var (settings, problems) = DestinationSettingsReader.Read("""
+            {"url":"https://api.buildkite.com/v2/x",
+             "batching":{"enabled":true,"algorithm":"property","propertyName":"builds",
+               "otherProps":{ /* shared */ "source":"kiteflow", // who sent it
+                              "n": 1.50, }}}
+            """);
+
+        Assert.Empty(problems);
+        Assert.Equal("""{"source":"kiteflow","n":1.50}""", settings.Batching.OtherProps);
+    }
+
+    [Fact]
+    public void Read_HalfASurrogatePair_IsAProblemNamingEachPlace()
+    {
+        var (_, problems) = DestinationSettingsReader.Read("""
+            {"url":"https://api.buildkite.com/v2/x\ud800", "name":"ok \ud83d\ude00",
+             "batching":{"enabled":true,"algorithm":"property","propertyName":"b","otherProps":{"\udc00":1}}}
+            """);
+
+        Assert.Collection(
+            problems,
+            p => Assert.Equal((SettingsProblem.FileKey, true), (p.Key, p.Message.StartsWith("The value of \"url\" holds a \\u escape that is half of a UTF-16 surrogate pair", StringComparison.Ordinal))),
+            p => Assert.Equal((SettingsProblem.FileKey, true), (p.Key, p.Message.StartsWith("Key number 1 of \"batching.otherProps\" holds", StringComparison.Ordinal))));
+    }
+
+    [Fact]
     public void Read_CodeAlgorithmWithoutCode_IsAProblem()
     {
         var (_, problems) = DestinationSettingsReader.Read("""{"url":"https://api.buildkite.com/v2/x","batching":{"enabled":true,"algorithm":"code"}}""");

@@ -172,6 +172,30 @@ public sealed class AccessTokenClientTests : IAsyncLifetime
         Assert.Contains("Wait 42 s and try again.", result.Message);
     }
 
+    [Theory]
+    [InlineData("""{"message":"You have exceeded your API rate limit. Please wait 3 seconds before making more requests.","scope":"rest_user","limit":50,"current":55,"reset":3}""")]
+    [InlineData("""{"message":"Slow down"}""")]  // no reset in the body: the headers of the spent limit
+    public async Task GetAsync_RateLimited_WaitsForTheSpentLimit_NotTheLaterReset(string body)
+    {
+        // Only the user's limit is spent; the organization's window resets much later and has room. Waiting for
+        // the later reset held a run up for the organization's whole window.
+        using var http = Stub(_ =>
+        {
+            var response = Json(HttpStatusCode.TooManyRequests, body);
+            response.Headers.Add("RateLimit-Remaining", "150");
+            response.Headers.Add("RateLimit-Reset", "57");
+            response.Headers.Add("RateLimit-User-Remaining", "0");
+            response.Headers.Add("RateLimit-User-Reset", "3");
+            return response;
+        });
+
+        var result = await new AccessTokenClient(http).GetAsync(new Credential("acme", "bkua_abc", new Uri("https://api.buildkite.com"), Created), CancellationToken.None);
+
+        Assert.Equal(AccessTokenStatus.RateLimited, result.Status);
+        Assert.Equal(TimeSpan.FromSeconds(3), result.RetryAfter);
+        Assert.Contains("Wait 3 s and try again.", result.Message);
+    }
+
     [Fact]
     public async Task GetAsync_ServerEchoesTheToken_MessageRedactsIt()
     {
