@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using System.Globalization;
-using Kiteflow.Storage.Postgres.Connection;
 using Kiteflow.Storage.Postgres.Migrations;
 using Kiteflow.Storage.Postgres.Store;
 using Kiteflow.Testing.Postgres;
@@ -17,9 +15,6 @@ namespace Kiteflow.Storage.Tests;
 [Collection(PostgresCollection.Name)]
 public sealed class PostgresKiteflowStoreTests(PostgresServerFixture postgres) : KiteflowStoreContractTests
 {
-    // Bounds each wait on a helper process; they answer in seconds, this only stops a broken run from hanging.
-    private static readonly TimeSpan Patience = TimeSpan.FromMinutes(3);
-
     private string _connectionString = string.Empty;
 
     [Fact]
@@ -83,11 +78,18 @@ public sealed class PostgresKiteflowStoreTests(PostgresServerFixture postgres) :
             var failed = await Assert.ThrowsAsync<StoreException>(() => store.MigrateAsync(CancellationToken.None));
             var health = await store.CheckAsync(CancellationToken.None);
 
+            // Delivery's calls fail as the store's, so a destination's worker sees a StoreException it waits out.
+            var claim = await Assert.ThrowsAsync<StoreException>(() => store.Delivery.ClaimAsync(1, 0, 1, "{}", At, CancellationToken.None));
+            var ledger = await Assert.ThrowsAsync<StoreException>(() => store.Delivery.Ledger.WriteAsync(
+                new() { Run = "d1", FirstPosition = 0, Positions = [0], State = Kiteflow.Delivery.Ledger.BatchState.InFlight, UpdatedAt = At }, durable: true, CancellationToken.None));
+            Assert.Contains(expected, claim.Message);
+            Assert.Contains(expected, ledger.Message);
+
             Assert.Contains("cannot be reached", failed.Message);
             Assert.Contains(expected, failed.Message);
             Assert.Contains(expected, health);
             Assert.StartsWith("postgres://kiteflow@127.0.0.1:", store.Description);
-            foreach (var text in new[] { failed.Message, health!, store.Description, store.ConnectionString.ToString() })
+            foreach (var text in new[] { failed.Message, health!, store.Description, store.ConnectionString.ToString(), claim.Message, ledger.Message })
             {
                 Assert.DoesNotContain(password, text);
             }
@@ -99,58 +101,8 @@ public sealed class PostgresKiteflowStoreTests(PostgresServerFixture postgres) :
     {
         const int workers = 4, batches = 20, size = 50;
         var dataset = await NewDatasetAsync("processes");
-        var processes = new List<(Process Process, Task<string> Errors)>();
-        var lines = new List<(int Worker, string[] Fields)>();
-        try
-        {
-            for (var w = 0; w < workers; w++)
-            {
-                var start = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
-                start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Kiteflow.Testing.StoreAppender.dll"));
-                foreach (var argument in new object[] { dataset.Id, w, batches, size, "shared-key" })
-                {
-                    start.ArgumentList.Add(Convert.ToString(argument, CultureInfo.InvariantCulture)!);
-                }
-
-                start.Environment["KITEFLOW_TEST_STORE"] = _connectionString;
-                var process = Process.Start(start)!;
-                processes.Add((process, process.StandardError.ReadToEndAsync()));
-            }
-
-            // Every worker has its store open before any appends: they all start at the same signal.
-            foreach (var (process, errors) in processes)
-            {
-                var ready = await process.StandardOutput.ReadLineAsync().WaitAsync(Patience);
-                Assert.True(ready == "ready", $"a worker said '{ready}': {(process.HasExited ? await errors : string.Empty)}");
-            }
-
-            foreach (var (process, _) in processes)
-            {
-                await process.StandardInput.WriteLineAsync("go");
-                await process.StandardInput.FlushAsync();
-            }
-
-            for (var w = 0; w < workers; w++)
-            {
-                var (process, errors) = processes[w];
-                var output = await process.StandardOutput.ReadToEndAsync().WaitAsync(Patience);
-                await process.WaitForExitAsync().WaitAsync(Patience);
-                Assert.True(process.ExitCode == 0, $"worker {w} exited {process.ExitCode}: {await errors}");
-                lines.AddRange(output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => (w, l.Split(' '))));
-            }
-        }
-        finally
-        {
-            foreach (var (process, _) in processes)
-            {
-                if (!process.HasExited)
-                {
-                    process.Kill();
-                }
-
-                process.Dispose();
-            }
-        }
+        var outputs = await StoreProcesses.RunAsync(_connectionString, [.. Enumerable.Range(0, workers).Select(w => new object[] { dataset.Id, w, batches, size, "shared-key" })]);
+        var lines = outputs.SelectMany((output, w) => output.Select(l => (Worker: w, Fields: l.Split(' ')))).ToList();
 
         var stored = await ReadAllAsync(dataset.Id);
         var total = (workers * batches * size) + size;
@@ -187,15 +139,7 @@ public sealed class PostgresKiteflowStoreTests(PostgresServerFixture postgres) :
 
     private static IEnumerable<string> SharedRecords(int size) => Enumerable.Range(0, size).Select(i => $"{{\"shared\":true,\"i\":{i}}}");
 
-    /// <summary>A new database whose text comparisons follow ICU's en-US collation (the server's default is C).</summary>
-    private async Task<string> CreateLocaleDatabaseAsync()
-    {
-        var name = "kf_store_" + Guid.NewGuid().ToString("N")[..12];
-        await using var admin = NpgsqlDataSource.Create(postgres.Server.ConnectionStringFor("postgres"));
-        await using var command = admin.CreateCommand($"CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' LOCALE_PROVIDER icu ICU_LOCALE 'en-US'");
-        await command.ExecuteNonQueryAsync();
-        return PostgresConnectionString.Parse(postgres.Server.ConnectionStringFor(name)).ToNpgsqlConnectionString();
-    }
+    private Task<string> CreateLocaleDatabaseAsync() => LocaleDatabases.CreateAsync(postgres);
 
     private static int FreePort()
     {

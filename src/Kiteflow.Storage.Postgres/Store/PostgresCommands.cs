@@ -14,6 +14,14 @@ internal static class PostgresCommands
 
     public static NpgsqlParameter Text(string? value) => new() { Value = (object?)value ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text };
 
+    public static NpgsqlParameter NullableLong(long? value) => new() { Value = (object?)value ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bigint };
+
+    /// <summary>
+    /// Text that is said, not matched (a message, Buildkite's answer): PostgreSQL's text cannot hold U+0000, which a
+    /// response body may, so it is kept as U+FFFD rather than failing the write it is part of.
+    /// </summary>
+    public static string? FreeText(string? value) => value is not null && value.Contains('\0', StringComparison.Ordinal) ? value.Replace('\0', '\uFFFD') : value;
+
     public static NpgsqlParameter Bytes(byte[] value) => new NpgsqlParameter<byte[]> { TypedValue = value, NpgsqlDbType = NpgsqlDbType.Bytea };
 
     /// <summary>timestamptz wants UTC: Npgsql refuses a <see cref="DateTimeOffset"/> with another offset.</summary>

@@ -1,4 +1,3 @@
-using System.Net.Sockets;
 using Kiteflow.Storage.Postgres.Connection;
 using Kiteflow.Storage.Postgres.Migrations;
 using Microsoft.Extensions.Logging;
@@ -18,6 +17,7 @@ namespace Kiteflow.Storage.Postgres.Store;
 public sealed class PostgresKiteflowStore : IKiteflowStore
 {
     private readonly PostgresDatabase _database;
+    private readonly PostgresDeliveryStore _delivery;
 
     private PostgresKiteflowStore(PostgresDatabase database)
     {
@@ -27,6 +27,7 @@ public sealed class PostgresKiteflowStore : IKiteflowStore
         Credentials = new PostgresCredentialStore(database.DataSource);
         Destinations = new PostgresDestinationStore(database.DataSource);
         Audit = new PostgresAuditStore(database.DataSource);
+        _delivery = new PostgresDeliveryStore(database.DataSource, database.ConnectionString);
         Description = database.ConnectionString.Display;
     }
 
@@ -43,8 +44,7 @@ public sealed class PostgresKiteflowStore : IKiteflowStore
     public IDestinationStore Destinations { get; }
 
     /// <inheritdoc />
-    /// <remarks>Not in PostgreSQL yet (main's delivery part of the contract arrives with this merge).</remarks>
-    public IDeliveryStore Delivery => throw new NotSupportedException("The PostgreSQL store has no delivery part yet.");
+    public IDeliveryStore Delivery => _delivery;
 
     /// <inheritdoc />
     public IAuditStore Audit { get; }
@@ -93,7 +93,7 @@ public sealed class PostgresKiteflowStore : IKiteflowStore
         {
             await using var command = _database.DataSource.CreateCommand($"SELECT max(version) FROM {PostgresMigrator.VersionTable}");
             var version = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as int?;
-            return version >= KiteflowPostgresMigrations.Store.Version ? null : "the store has no schema yet.";
+            return version >= KiteflowPostgresMigrations.All[^1].Version ? null : "the store has no schema yet.";
         }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UndefinedTable)
         {
@@ -105,18 +105,12 @@ public sealed class PostgresKiteflowStore : IKiteflowStore
         }
     }
 
-    /// <inheritdoc />
-    public ValueTask DisposeAsync() => _database.DisposeAsync();
-
-    /// <summary>What went wrong, in one line, with any secret masked (a server may quote what it was sent).</summary>
-    private string Explain(NpgsqlException e)
+    /// <summary>Writes what the ledger still holds, then closes the connections.</summary>
+    public async ValueTask DisposeAsync()
     {
-        var text = e switch
-        {
-            PostgresException server => $"{server.MessageText} (SQLSTATE {server.SqlState})",
-            { InnerException: SocketException or IOException or TimeoutException } => $"{e.Message}: {e.InnerException.Message}",
-            _ => e.Message,
-        };
-        return ConnectionString.Scrub(text);
+        await _delivery.CloseAsync().ConfigureAwait(false);
+        await _database.DisposeAsync().ConfigureAwait(false);
     }
+
+    private string Explain(NpgsqlException e) => PostgresErrors.Explain(e, ConnectionString);
 }
