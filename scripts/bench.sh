@@ -2,7 +2,7 @@
 # Runs Kiteflow's benchmarks (docs/BENCHMARKS.md): installs the peers they measure against (nginx as the
 # loopback receiver, syslog-ng with its http() destination), builds in Release, then runs the harness.
 #   ./scripts/bench.sh                 every benchmark
-#   ./scripts/bench.sh planner         one of: planner preview pacing delivery delivery-memory ingest store-append
+#   ./scripts/bench.sh planner         one of: planner preview pacing delivery delivery-memory ingest store-append preview-api
 # ingest and store-append compare the SQLite store with PostgreSQL (a throwaway server, as the tests start one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,7 +21,7 @@ dotnet build src/Kiteflow.Cli -c Release -nologo -v quiet -clp:ErrorsOnly -tl:of
 dotnet build bench/Kiteflow.Benchmarks -c Release -nologo -v quiet -clp:ErrorsOnly -tl:off
 bench=bench/Kiteflow.Benchmarks/bin/Release/net10.0/Kiteflow.Benchmarks.dll
 which=("$@")
-[ ${#which[@]} -gt 0 ] || which=(planner preview pacing delivery delivery-memory ingest store-append)
+[ ${#which[@]} -gt 0 ] || which=(planner preview pacing delivery delivery-memory ingest store-append preview-api)
 for b in "${which[@]}"; do
   echo "=== $b"
   case "$b" in

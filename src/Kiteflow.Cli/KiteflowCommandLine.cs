@@ -13,6 +13,7 @@ internal static class KiteflowCommandLine
         DemoCommand.Create(),
         PreviewCommand.Create(),
         SendCommand.Create(),
+        TestCommand.Create(),
         InspectCommand.Create(),
         EmulatorCommand.Create(),
         CredentialsCommand.Create(),

@@ -124,6 +124,8 @@ public static class KiteflowServer
         services.AddSingleton<ServerCredentials>();
         services.AddSingleton<LoginThrottle>();
         services.AddSingleton<EmbeddedSandbox>();
+
+        // One set of rate-limit budgets (per organization, per token user) for everything the server sends.
         services.AddHostedService<StartupTasks>();
         services.AddSingleton<DeliveryServices>();
         services.AddSingleton<DeliveryControl>();
@@ -193,6 +195,7 @@ public static class KiteflowServer
         CredentialEndpoints.Map(api);
         DestinationEndpoints.Map(api);
         DestinationDeliveryEndpoints.Map(api);
+        DestinationPreviewEndpoints.Map(api);
         AuditEndpoints.Map(api);
         IngestEndpoints.Map(app);
 

@@ -21,6 +21,30 @@ internal sealed class KiteflowProcess : IDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>What it wrote to stdout so far.</summary>
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return _output.ToString();
+            }
+        }
+    }
+
+    /// <summary>What it wrote to stderr so far.</summary>
+    public string Error
+    {
+        get
+        {
+            lock (_error)
+            {
+                return _error.ToString();
+            }
+        }
+    }
+
     /// <summary>Starts <c>kiteflow <paramref name="args"/></c> in <paramref name="directory"/>, with <paramref name="environment"/> added.</summary>
     public static KiteflowProcess Start(string directory, IEnumerable<string> args, IReadOnlyDictionary<string, string> environment)
     {

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.CommandLine;
 using System.Text;
 using System.Text.Json;
@@ -22,17 +21,23 @@ internal static class PreviewCommand
         var apiBase = CommonOptions.ApiBase();
         var limit = CommonOptions.WholeNumber("--limit", "How many requests to show (default 5).", defaultValue: 5, minimum: 1, maximum: int.MaxValue, "-n");
         var all = new Option<bool>("--all") { Description = "Plan the whole input (every request, every rejection)." };
-        var json = new Option<bool>("--json") { Description = "Write the preview as one JSON document." };
+        var json = new Option<bool>("--json") { Description = "Write the preview as one JSON document (with --watch, one compact document a line, each time)." };
+        var watch = new Option<bool>("--watch") { Description = "Keep running: show the preview again whenever the destination file changes; settings problems are shown instead of ending. Ctrl+C stops." };
         var threads = CommonOptions.Threads();
         var command = new Command("preview", "Show the requests a destination would send for an input, and the records it would reject. Sends nothing.")
         {
-            destination, input, format, apiBase, limit, all, json, threads,
+            destination, input, format, apiBase, limit, all, json, watch, threads,
         };
-        command.SetAction(parseResult =>
+        command.SetAction(async (parseResult, cancellationToken) =>
         {
             var output = parseResult.InvocationConfiguration.Output;
             var error = parseResult.InvocationConfiguration.Error;
             var max = parseResult.GetValue(all) ? long.MaxValue : parseResult.GetValue(limit);
+            if (parseResult.GetValue(watch))
+            {
+                return await PreviewWatch.RunAsync(parseResult.GetRequiredValue(destination), parseResult.GetRequiredValue(input), parseResult.GetValue(format), parseResult.GetValue(apiBase), max, parseResult.GetValue(json), output, error, cancellationToken).ConfigureAwait(false);
+            }
+
             return Run(parseResult.GetRequiredValue(destination), parseResult.GetRequiredValue(input), parseResult.GetValue(format), parseResult.GetValue(apiBase), max, parseResult.GetValue(json), output, error, parseResult.GetValue(threads));
         });
         return command;
@@ -68,13 +73,11 @@ internal static class PreviewCommand
             return ExitCodes.Error;
         }
 
-        var requests = new List<PlannedRequest>();
-        var rejections = new PreviewRejections();
-        Stop stop;
         using var plan = destination.Plan(reader);
+        PreviewDocument preview;
         try
         {
-            stop = Collect(plan, limit, requests, rejections);
+            preview = PreviewDocument.Collect(destination, plan, limit);
         }
         catch (InputException e)
         {
@@ -84,148 +87,21 @@ internal static class PreviewCommand
 
         if (asJson)
         {
-            WriteJson(destination, requests, rejections, plan.Warnings, output);
+            output.WriteLine(Encoding.UTF8.GetString(preview.ToUtf8Json(indented: true)));
         }
         else
         {
-            WriteText(destination, requests, rejections, plan, stop, output);
+            WriteText(preview, output);
         }
 
         return ExitCodes.Success;
     }
 
-    /// <summary>Why a preview stopped planning.</summary>
-    private enum Stop
+    internal static void WriteText(PreviewDocument preview, TextWriter output)
     {
-        /// <summary>The input ended: everything was planned.</summary>
-        InputEnded,
-
-        /// <summary>The requests asked for were planned.</summary>
-        Requests,
-
-        /// <summary>So many records were rejected that reading on would only show more of the same.</summary>
-        Rejections,
-    }
-
-    /// <summary>
-    /// Takes requests, and the rejections met on the way, until <paramref name="limit"/> requests or as
-    /// many rejections (at least <see cref="PreviewRejections.ListLimit"/>): an input whose every record
-    /// is refused is not read to its end. <c>--all</c> (a limit of <see cref="long.MaxValue"/>) reads it all.
-    /// </summary>
-    private static Stop Collect(Plan plan, long limit, List<PlannedRequest> requests, PreviewRejections rejections)
-    {
-        var maxRejections = Math.Max(limit, PreviewRejections.ListLimit);
-        foreach (var item in plan)
-        {
-            if (item.Request is { } request)
-            {
-                requests.Add(request);
-                if (requests.Count >= limit)
-                {
-                    return Stop.Requests;
-                }
-            }
-            else
-            {
-                rejections.Add(item.Rejection!);
-                if (rejections.Count >= maxRejections)
-                {
-                    return Stop.Rejections;
-                }
-            }
-        }
-
-        return Stop.InputEnded;
-    }
-
-    private static void WriteJson(Destination destination, List<PlannedRequest> requests, PreviewRejections rejections, IReadOnlyList<string> warnings, TextWriter output)
-    {
-        var buffer = new ArrayBufferWriter<byte>();
-        using (var writer = new Utf8JsonWriter(buffer, MinimalJsonEncoder.IndentedWriterOptions))
-        {
-            writer.WriteStartObject();
-            writer.WriteString("destination", destination.Settings.Name);
-            writer.WriteString("endpoint", destination.Endpoint?.Id);
-            writer.WriteString("scope", destination.Scope);
-            writer.WriteStartArray("requests");
-            foreach (var request in requests)
-            {
-                writer.WriteStartObject();
-                writer.WriteString("method", request.Method);
-                writer.WriteString("url", request.Url);
-                writer.WriteStartObject("headers");
-                foreach (var group in request.DisplayHeaders().GroupBy(h => h.Key, StringComparer.OrdinalIgnoreCase))
-                {
-                    writer.WriteString(group.First().Key, string.Join(", ", group.Select(h => h.Value)));
-                }
-
-                writer.WriteEndObject();
-                writer.WritePropertyName("body");
-                if (request.Body is null)
-                {
-                    writer.WriteNullValue();
-                }
-                else if (request.BodyIsJson)
-                {
-                    writer.WriteRawValue(request.Body, skipInputValidation: true);
-                }
-                else
-                {
-                    writer.WriteStringValue(Encoding.UTF8.GetString(request.Body));
-                }
-
-                writer.WriteStartArray("records");
-                foreach (var position in request.Records)
-                {
-                    writer.WriteNumberValue(position);
-                }
-
-                writer.WriteEndArray();
-                if (request.DeliveryId is { } deliveryId)
-                {
-                    writer.WriteString("deliveryId", deliveryId);
-                }
-
-                writer.WriteEndObject();
-            }
-
-            writer.WriteEndArray();
-            writer.WriteStartArray("rejected");
-            foreach (var rejection in rejections.Listed)
-            {
-                writer.WriteStartObject();
-                writer.WriteNumber("record", rejection.Record);
-                if (rejection.Line is { } line)
-                {
-                    writer.WriteNumber("line", line);
-                }
-                else
-                {
-                    writer.WriteNull("line");
-                }
-
-                writer.WriteString("stage", rejection.StageName);
-                writer.WriteString("message", rejection.Message);
-                writer.WriteEndObject();
-            }
-
-            writer.WriteEndArray();
-            writer.WriteNumber("moreRejected", rejections.Count - rejections.Listed.Count);
-            writer.WriteStartArray("warnings");
-            foreach (var warning in warnings)
-            {
-                writer.WriteStringValue(warning);
-            }
-
-            writer.WriteEndArray();
-            writer.WriteEndObject();
-        }
-
-        output.WriteLine(Encoding.UTF8.GetString(buffer.WrittenSpan));
-    }
-
-    private static void WriteText(Destination destination, List<PlannedRequest> requests, PreviewRejections rejections, Plan plan, Stop stop, TextWriter output)
-    {
+        var destination = preview.Destination;
+        var requests = preview.Requests;
+        var rejections = preview.Rejections;
         var endpoint = destination.Endpoint is { } e ? $"{e.Id} — {e.Summary}, needs the {e.Scope ?? "no"} scope" : "endpoint not recognised";
         output.WriteLine($"Destination {destination.Settings.Name}: {destination.Settings.Method} {destination.Settings.Url}");
         output.WriteLine($"  {endpoint}");
@@ -276,7 +152,7 @@ internal static class PreviewCommand
             output.WriteLine();
         }
 
-        var warnings = plan.Warnings;
+        var warnings = preview.Warnings;
         if (warnings.Count > 0)
         {
             output.WriteLine("Warnings:");
@@ -288,19 +164,19 @@ internal static class PreviewCommand
             output.WriteLine();
         }
 
-        var scope = stop switch
+        var scope = preview.Stop switch
         {
-            Stop.InputEnded => "the whole input",
-            Stop.Requests => $"the first {Plural(requests.Count, "request")} (--all plans the whole input)",
+            PreviewStop.InputEnded => "the whole input",
+            PreviewStop.Requests => $"the first {Plural(requests.Count, "request")} (--all plans the whole input)",
             _ => $"the first {Plural(rejections.Count, "rejected record")}, where the preview stopped (--all plans the whole input)",
         };
-        output.WriteLine($"Planned {Plural(requests.Count, "request")} from {Plural(plan.RecordsRead, "record")} read, {rejections.Count:N0} rejected; shown: {scope}. Nothing was sent.");
+        output.WriteLine($"Planned {Plural(requests.Count, "request")} from {Plural(preview.RecordsRead, "record")} read, {rejections.Count:N0} rejected; shown: {scope}. Nothing was sent.");
     }
 
     private static string Plural(long count, string noun) => $"{count:N0} {noun}{(count == 1 ? string.Empty : "s")}";
 
     /// <summary>The body for reading: JSON indented, other formats as they are.</summary>
-    private static string BodyText(PlannedRequest request)
+    internal static string BodyText(PlannedRequest request)
     {
         if (!request.BodyIsJson)
         {
@@ -313,5 +189,5 @@ internal static class PreviewCommand
         return JsonText.Indented(document.RootElement);
     }
 
-    private static string Indent(string text) => "    " + text.ReplaceLineEndings("\n    ");
+    internal static string Indent(string text) => "    " + text.ReplaceLineEndings("\n    ");
 }

@@ -210,6 +210,7 @@ internal static class SendCommand
                         Restart = request.Restart,
                         StopGracePeriod = StopGracePeriod,
                         Warn = warning => error.WriteLine($"kiteflow: warning: {warning}"),
+                        Logger = CommandLog.From(environment, error),
                     });
                     DeliverySummary summary;
                     await using (ProgressReporter.Start(runner, error))
@@ -274,12 +275,20 @@ internal static class SendCommand
     /// credential, no token in the variable), <see cref="ExitCodes.Error"/> when the credential store or its master key
     /// fails (wrong, malformed or missing key, damaged entry, unreadable store). No message repeats a token.
     /// </summary>
-    private static Credential? ResolveCredential(SendRequest request, Func<string, string?> environment, TextWriter error, out int failure)
+    private static Credential? ResolveCredential(SendRequest request, Func<string, string?> environment, TextWriter error, out int failure) =>
+        ResolveCredential(request.Credential, request.TokenEnv, request.ApiBase, environment, error, out failure);
+
+    /// <summary>
+    /// The credential <c>--credential</c> names, or the token in the variable <c>--token-env</c> names (default
+    /// <see cref="DefaultTokenVariable"/>) for <c>--api-base</c>; null with the reason written and its exit code in
+    /// <paramref name="failure"/>, as <see cref="ResolveCredential(SendRequest, Func{string, string?}, TextWriter, out int)"/> says.
+    /// </summary>
+    internal static Credential? ResolveCredential(string? credentialName, string? tokenEnv, Uri? apiBaseOption, Func<string, string?> environment, TextWriter error, out int failure)
     {
         failure = ExitCodes.InvalidSettings;
-        if (request.Credential is { } name)
+        if (credentialName is { } name)
         {
-            if (request.TokenEnv is not null)
+            if (tokenEnv is not null)
             {
                 error.WriteLine("kiteflow: give --credential or --token-env, not both.");
                 return null;
@@ -294,7 +303,7 @@ internal static class SendCommand
             try
             {
                 var stored = CredentialStore.FromEnvironment(environment).Get(name);
-                if (request.ApiBase is { } apiBase && apiBase.GetLeftPart(UriPartial.Path).TrimEnd('/') != stored.ApiBase.GetLeftPart(UriPartial.Path).TrimEnd('/'))
+                if (apiBaseOption is { } apiBase && apiBase.GetLeftPart(UriPartial.Path).TrimEnd('/') != stored.ApiBase.GetLeftPart(UriPartial.Path).TrimEnd('/'))
                 {
                     error.WriteLine($"kiteflow: --api-base {apiBase} differs from the credential's API base {stored.ApiBase}; the credential's token goes only to its own API base.");
                     return null;
@@ -312,13 +321,13 @@ internal static class SendCommand
             }
         }
 
-        if (request.TokenEnv is { } given && CredentialRules.VariableNameProblem(given) is { } variableProblem)
+        if (tokenEnv is { } given && CredentialRules.VariableNameProblem(given) is { } variableProblem)
         {
             error.WriteLine($"kiteflow: --token-env: {variableProblem}");
             return null;
         }
 
-        var variable = request.TokenEnv ?? DefaultTokenVariable;
+        var variable = tokenEnv ?? DefaultTokenVariable;
         var token = environment(variable);
         if (string.IsNullOrWhiteSpace(token))
         {
@@ -326,7 +335,7 @@ internal static class SendCommand
             return null;
         }
 
-        var target = request.ApiBase ?? CredentialRules.DefaultApiBase;
+        var target = apiBaseOption ?? CredentialRules.DefaultApiBase;
         if (CredentialRules.ApiBaseProblem(target) is { } apiBaseProblem)
         {
             error.WriteLine($"kiteflow: --api-base: {apiBaseProblem}");

@@ -424,8 +424,9 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
     private bool PrepareStreamed(Chunk chunk, SourceRecord record, ref Prepared prepared, TemplateClock clock)
     {
         var bytes = record.Utf8Json;
-        if (!Utf8.IsValid(bytes))
+        if (!Utf8.IsValid(bytes) || LoneSurrogates.FindEscape(bytes) >= 0)
         {
+            // Half a surrogate pair is valid JSON but no string can be read from it: the document parse rejects it.
             return false;
         }
 

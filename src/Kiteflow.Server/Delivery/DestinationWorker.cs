@@ -327,6 +327,7 @@ internal sealed class DestinationWorker : IAsyncDisposable
             StopGracePeriod = _services.StopGracePeriod,
             TimeProvider = _services.Time,
             OnCall = call => _services.Metrics.Call(context.Row.Name, call.Kind, call.Status, call.Duration),
+            Logger = _logger,
         });
         _runner = runner;
         var started = Stopwatch.GetTimestamp();

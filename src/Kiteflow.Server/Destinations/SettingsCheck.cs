@@ -17,12 +17,9 @@ internal static class SettingsCheck
     public static (Destination? Destination, Dictionary<string, List<string>> Errors) Check(string settingsJson, string name, Uri? apiBase, string prefix)
     {
         var errors = new Dictionary<string, List<string>>();
-        var (settings, problems) = DestinationSettingsReader.Read(settingsJson, name);
-        Destination? destination = null;
-        if (problems.Count == 0)
-        {
-            (destination, problems) = Destination.Compile(settings, new PlannerOptions { ApiBase = apiBase, Parallelism = 1 });
-        }
+        // Read and compile problems together, as the CLI lists them: an unknown key does not hide a bad header.
+        var (settings, readProblems) = DestinationSettingsReader.Read(settingsJson, name);
+        var (destination, problems) = Destination.Compile(settings, readProblems, new PlannerOptions { ApiBase = apiBase, Parallelism = 1 });
 
         foreach (var problem in problems)
         {

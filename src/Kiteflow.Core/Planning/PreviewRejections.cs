@@ -1,10 +1,8 @@
-using Kiteflow.Core;
-
-namespace Kiteflow.Cli.Commands;
+namespace Kiteflow.Core.Planning;
 
 /// <summary>
 /// The records a preview rejected, kept in bounded memory however many there are: the first
-/// <see cref="Listed"/> as they came (for <c>--json</c>), and groups by stage and message with a count and
+/// <see cref="Listed"/> as they came (for the JSON document), and groups by stage and message with a count and
 /// the first few positions (for the text, where 400 records refused for one reason are one line, not 400).
 /// </summary>
 internal sealed class PreviewRejections
