@@ -5,7 +5,8 @@ using Kiteflow.Benchmarks;
 // dotnet run -c Release --project bench/Kiteflow.Benchmarks -- preview   (end-to-end: preview of a 1 GB file)
 // dotnet run -c Release --project bench/Kiteflow.Benchmarks -- delivery [BATCHED SINGLE RUNS]  (end-to-end: send against nginx vs two baselines and syslog-ng)
 // dotnet run -c Release --project bench/Kiteflow.Benchmarks -- pacing [org|user|user-small|generous]  (end-to-end: send against the sandbox with its limits scaled down, or generous)
-// dotnet run -c Release --project bench/Kiteflow.Benchmarks -- ingest [RECORDS] [IN-FLIGHT]  (server: POST /ingest vs appending to the store)
+// dotnet run -c Release --project bench/Kiteflow.Benchmarks -- ingest [RECORDS] [IN-FLIGHT] [STORE...]  (server: POST /ingest vs appending to the store; STORE: sqlite, postgres, postgres-unflushed, postgres://…)
+// dotnet run -c Release --project bench/Kiteflow.Benchmarks -- store-append [RECORDS] [STORE...]  (appends straight to the store by batch size; PostgreSQL's COPY vs INSERT … unnest)
 // dotnet run -c Release --project bench/Kiteflow.Benchmarks -- preview-api [RECORDS] [PREVIEWS]  (server: POST /destinations/preview vs kiteflow preview in process)
 var which = args.Length > 0 ? args[0] : "planner";
 switch (which)
@@ -15,6 +16,8 @@ switch (which)
         break;
     case "ingest":
         return await IngestHarness.RunAsync(args[1..]);
+    case "store-append":
+        return await StoreAppendHarness.RunAsync(args[1..]);
     case "preview-api":
         return await PreviewApiHarness.RunAsync(args[1..]);
     case "pacing":

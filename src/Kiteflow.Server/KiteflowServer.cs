@@ -7,8 +7,6 @@ using Kiteflow.Server.Endpoints;
 using Kiteflow.Server.Hosting;
 using Kiteflow.Server.Observability;
 using Kiteflow.Server.Security;
-using Kiteflow.Storage;
-using Kiteflow.Storage.Sqlite;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.DataProtection;
@@ -88,6 +86,7 @@ public static class KiteflowServer
         // A failed start is reported by the caller in one line; the host would log it again with its stack trace.
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
         builder.Logging.AddFilter("System.Net.Http", LogLevel.Warning);
+        builder.Logging.AddFilter("Npgsql", LogLevel.Warning);
         builder.Logging.AddFilter("Kiteflow.Server.Security.ApiKeyAuthenticationHandler", LogLevel.Warning);
         builder.Logging.AddFilter("Orleans", LogLevel.Warning);
     }
@@ -117,7 +116,7 @@ public static class KiteflowServer
         services.AddSingleton(options);
         services.AddSingleton(paths);
         services.AddSingleton(options.TimeProvider);
-        services.AddSingleton<IKiteflowStore>(_ => SqliteKiteflowStore.Open(paths.StorePath));
+        services.AddSingleton(provider => paths.Store.Open(provider.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton<KiteflowMetrics>();
         services.AddSingleton<IDatasetAppendSignal, DatasetAppendSignal>();
         services.AddSingleton<DatasetAppender>();

@@ -14,7 +14,11 @@ public sealed class ServerOptions
     /// </summary>
     public string? DataDirectory { get; set; }
 
-    /// <summary>The store: <c>sqlite:PATH</c>; null (the default) is <c>sqlite:{DataDirectory}/kiteflow.db</c>.</summary>
+    /// <summary>
+    /// The store: <c>sqlite:PATH</c> or <c>postgres://USER:PASSWORD@HOST:PORT/DATABASE</c> (also <c>postgresql://</c>, with
+    /// libpq's query parameters such as <c>?sslmode=require</c>); null (the default) is <c>sqlite:{DataDirectory}/kiteflow.db</c>.
+    /// The password is never printed: logs, errors and <c>/healthz</c> show <c>postgres://USER@HOST:PORT/DATABASE</c>.
+    /// </summary>
     public string? Store { get; set; }
 
     /// <summary>The first user's password (from <c>KITEFLOW_ADMIN_PASSWORD</c>); null (the default) generates one and prints it once.</summary>
