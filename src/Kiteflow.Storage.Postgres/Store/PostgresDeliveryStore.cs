@@ -271,16 +271,33 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore
     public async Task<IReadOnlyList<long>> RetryingAsync(long destinationId, int generation, CancellationToken cancellationToken) =>
         await GuardAsync("read a retry", () => ListAsync(_source, "SELECT record_offset FROM rejected_records WHERE destination_id = $1 AND retry_generation = $2 ORDER BY record_offset", r => r.GetInt64(0), cancellationToken, Long(destinationId), Int(generation))).ConfigureAwait(false);
 
-    public Task EndRetryAsync(long destinationId, int generation, DateTimeOffset at, CancellationToken cancellationToken) =>
-        GuardAsync("end a retry", async () =>
+    public Task EndRetryAsync(long destinationId, int generation, DeliveryCounts counts, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(counts);
+        return GuardAsync("end a retry", async () =>
         {
+            // The retry's counts and its end in one transaction: a crash between them would count its records twice.
+            NpgsqlParameter[] Deltas() => [Long(destinationId), Long(counts.Delivered), Long(counts.Rejected), Long(counts.PossiblyDelivered), Long(counts.Requests), Long(counts.Retries), Long(counts.RateLimitWaits), Text(FreeText(counts.LastError))];
             await using var batch = _source.CreateBatch();
+            batch.BatchCommands.Add(BatchCommand(Ensure, Long(destinationId)));
             batch.BatchCommands.Add(BatchCommand(LockProgress, Long(destinationId)));
+            batch.BatchCommands.Add(BatchCommand(
+                $"""
+                UPDATE destination_progress SET {AddCounts},
+                    last_error = COALESCE($8, last_error), last_error_at = CASE WHEN $8 IS NULL THEN last_error_at ELSE $9 END,
+                    updated_at = $9
+                WHERE destination_id = $1
+                """,
+                [.. Deltas(), Time(at)]));
+            batch.BatchCommands.Add(BatchCommand(
+                $"UPDATE delivery_runs SET {AddCounts}, last_error = COALESCE($8, last_error) WHERE id = (SELECT run_id FROM destination_progress WHERE destination_id = $1)",
+                Deltas()));
             batch.BatchCommands.Add(BatchCommand("DELETE FROM rejected_records WHERE destination_id = $1 AND retry_generation = $2", Long(destinationId), Int(generation)));
             batch.BatchCommands.Add(BatchCommand("UPDATE destination_progress SET retry_generation = 0, updated_at = $3 WHERE destination_id = $1 AND retry_generation = $2", Long(destinationId), Int(generation), Time(at)));
             await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             return true;
         });
+    }
 
     /// <summary>Writes what the ledger still holds; the store closes the connections after.</summary>
     internal Task CloseAsync() => _ledger.CloseAsync();
