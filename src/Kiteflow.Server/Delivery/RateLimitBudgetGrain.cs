@@ -30,8 +30,11 @@ internal sealed class RateLimitBudgetGrain(TimeProvider time) : Grain, IRateLimi
         }
     }
 
-    public Task<BudgetAnswer> TryEnterAsync(DateTimeOffset now) =>
-        Task.FromResult(Budget.TryEnter(now, out var hold) ? new BudgetAnswer { Entered = true } : new BudgetAnswer { Until = hold.Until });
+    public Task<BudgetAnswer> TryEnterAsync(DateTimeOffset now)
+    {
+        var entry = Budget.TryEnter(now);
+        return Task.FromResult(entry.Entered ? new BudgetAnswer { Entered = true, EnteredAt = entry.EnteredAt } : new BudgetAnswer { Until = entry.Hold.Until });
+    }
 
     public Task ReleaseAsync(DateTimeOffset enteredAt)
     {
