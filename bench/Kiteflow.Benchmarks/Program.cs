@@ -6,6 +6,9 @@ using Kiteflow.Benchmarks;
 // dotnet run -c Release --project bench/Kiteflow.Benchmarks -- delivery [BATCHED SINGLE RUNS]  (end-to-end: send against nginx vs two baselines and syslog-ng)
 // dotnet run -c Release --project bench/Kiteflow.Benchmarks -- pacing [org|user|user-small|generous]  (end-to-end: send against the sandbox with its limits scaled down, or generous)
 // dotnet run -c Release --project bench/Kiteflow.Benchmarks -- ingest [RECORDS] [IN-FLIGHT]  (server: POST /ingest vs appending to the store)
+// dotnet run -c Release --project bench/Kiteflow.Benchmarks -- server-lag [RECORDS] [PER-SECOND] [RUNS]  (kiteflow serve: ingest acknowledged → request at the sandbox)
+// dotnet run -c Release --project bench/Kiteflow.Benchmarks -- server-fleet [COUNTS] [SECONDS] [PER-SECOND]  (kiteflow serve: memory and threads of 1 and 50 active destinations)
+// dotnet run -c Release --project bench/Kiteflow.Benchmarks -- server-pacing [org|user]  (kiteflow serve: destinations sharing an organization's or a user's budget)
 var which = args.Length > 0 ? args[0] : "planner";
 switch (which)
 {
@@ -14,6 +17,12 @@ switch (which)
         break;
     case "ingest":
         return await IngestHarness.RunAsync(args[1..]);
+    case "server-lag":
+        return await ServerLagHarness.RunAsync(args[1..]);
+    case "server-fleet":
+        return await ServerFleetHarness.RunAsync(args[1..]);
+    case "server-pacing":
+        return await ServerPacingHarness.RunAsync(args[1..]);
     case "pacing":
         return await PacingHarness.RunAsync(args[1..]);
     case "baseline-post":
@@ -35,7 +44,7 @@ switch (which)
     case "preview":
         return PreviewHarness.Run(args[1..]);
     default:
-        Console.Error.WriteLine("usage: Kiteflow.Benchmarks planner|preview [options]");
+        Console.Error.WriteLine("usage: Kiteflow.Benchmarks planner|preview|pacing|delivery|delivery-memory|ingest|server-lag|server-fleet|server-pacing [options]");
         return 2;
 }
 
