@@ -109,6 +109,18 @@ internal static class BenchSupport
         return TimeSpan.FromSeconds(ticks / 100.0);
     }
 
+    /// <summary>The machine's load right now: the 1-minute load average and CPU pressure (<c>some</c>, last 10 s), since the machine is shared.</summary>
+    public static string Load()
+    {
+        var load = File.ReadAllText("/proc/loadavg").Split(' ')[0];
+        var pressure = File.Exists("/proc/pressure/cpu") ? File.ReadLines("/proc/pressure/cpu").First().Split(' ')[1].Replace("avg10=", string.Empty, StringComparison.Ordinal) + " %" : "n/a";
+        return $"load {load}, CPU pressure {pressure}";
+    }
+
+    /// <summary>The <paramref name="p"/>-th percentile (0–100) of <paramref name="sorted"/>, nearest rank.</summary>
+    public static double Percentile(IReadOnlyList<double> sorted, double p) =>
+        sorted.Count == 0 ? double.NaN : sorted[Math.Clamp((int)Math.Ceiling(p / 100.0 * sorted.Count) - 1, 0, sorted.Count - 1)];
+
     [DllImport("libc", EntryPoint = "getrusage", SetLastError = true)]
     private static extern int GetRusage(int who, out Rusage usage);
 

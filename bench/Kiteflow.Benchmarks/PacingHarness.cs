@@ -151,58 +151,12 @@ internal static class PacingHarness
         }
     }
 
-    /// <summary>
-    /// When the last of <paramref name="calls"/> could have been admitted at the earliest, had each gone as
-    /// soon as both fixed windows (aligned to the Unix epoch, as the sandbox's) had room, from the first call on.
-    /// </summary>
-    private static DateTimeOffset LeastEnd(List<DateTimeOffset> calls, RateLimitSetting organization, RateLimitSetting user, int earlier = 0, DateTimeOffset earlierAt = default)
-    {
-        var t = calls[0];
-        var inOrganization = new Dictionary<long, int>();
-        var inUser = new Dictionary<long, int>();
-        if (earlier > 0)
-        {
-            // Calls made before (the token check) still count in their windows.
-            inOrganization[Index(earlierAt, organization.Window)] = earlier;
-            inUser[Index(earlierAt, user.Window)] = earlier;
-        }
+    private static DateTimeOffset LeastEnd(List<DateTimeOffset> calls, RateLimitSetting organization, RateLimitSetting user, int earlier = 0, DateTimeOffset earlierAt = default) =>
+        RateWindows.LeastEnd(calls, organization, user, earlier, earlierAt);
 
-        foreach (var _ in calls)
-        {
-            while (true)
-            {
-                var o = Index(t, organization.Window);
-                var u = Index(t, user.Window);
-                var organizationFull = inOrganization.GetValueOrDefault(o) >= organization.Limit;
-                var userFull = inUser.GetValueOrDefault(u) >= user.Limit;
-                if (!organizationFull && !userFull)
-                {
-                    inOrganization[o] = inOrganization.GetValueOrDefault(o) + 1;
-                    inUser[u] = inUser.GetValueOrDefault(u) + 1;
-                    break;
-                }
+    private static long Index(DateTimeOffset time, TimeSpan window) => RateWindows.Index(time, window);
 
-                var next = DateTimeOffset.MinValue;
-                if (organizationFull)
-                {
-                    next = Start(o + 1, organization.Window);
-                }
-
-                if (userFull && Start(u + 1, user.Window) > next)
-                {
-                    next = Start(u + 1, user.Window);
-                }
-
-                t = next;
-            }
-        }
-
-        return t;
-    }
-
-    private static long Index(DateTimeOffset time, TimeSpan window) => time.ToUnixTimeMilliseconds() / (long)window.TotalMilliseconds;
-
-    private static DateTimeOffset Start(long index, TimeSpan window) => DateTimeOffset.FromUnixTimeMilliseconds(index * (long)window.TotalMilliseconds);
+    private static DateTimeOffset Start(long index, TimeSpan window) => RateWindows.Start(index, window);
 
     private sealed record Run(DateTimeOffset First, DateTimeOffset FirstBuild, DateTimeOffset Last, List<DateTimeOffset> Admitted, List<DateTimeOffset> Refused, int Created, TimeSpan Elapsed, string Output);
 }

@@ -5,9 +5,13 @@ using Kiteflow.Benchmarks;
 // dotnet run -c Release --project bench/Kiteflow.Benchmarks -- preview   (end-to-end: preview of a 1 GB file)
 // dotnet run -c Release --project bench/Kiteflow.Benchmarks -- delivery [BATCHED SINGLE RUNS]  (end-to-end: send against nginx vs two baselines and syslog-ng)
 // dotnet run -c Release --project bench/Kiteflow.Benchmarks -- pacing [org|user|user-small|generous]  (end-to-end: send against the sandbox with its limits scaled down, or generous)
-// dotnet run -c Release --project bench/Kiteflow.Benchmarks -- ingest [RECORDS] [IN-FLIGHT]  (server: POST /ingest vs appending to the store)
+// dotnet run -c Release --project bench/Kiteflow.Benchmarks -- ingest [RECORDS] [IN-FLIGHT] [STORE...]  (server: POST /ingest vs appending to the store; STORE: sqlite, postgres, postgres-unflushed, postgres://…)
+// dotnet run -c Release --project bench/Kiteflow.Benchmarks -- store-append [RECORDS] [STORE...]  (appends straight to the store by batch size; PostgreSQL's COPY vs INSERT … unnest)
 // dotnet run -c Release --project bench/Kiteflow.Benchmarks -- ui [RECORDS] [KEYSTROKES]  (the web UI in Chromium: first loads, script bytes, the sample panel per keystroke)
 // dotnet run -c Release --project bench/Kiteflow.Benchmarks -- preview-api [RECORDS] [PREVIEWS]  (server: POST /destinations/preview vs kiteflow preview in process)
+// dotnet run -c Release --project bench/Kiteflow.Benchmarks -- server-lag [RECORDS] [PER-SECOND] [RUNS]  (kiteflow serve: ingest acknowledged → request at the sandbox)
+// dotnet run -c Release --project bench/Kiteflow.Benchmarks -- server-fleet [COUNTS] [SECONDS] [PER-SECOND]  (kiteflow serve: memory and threads of 1 and 50 active destinations)
+// dotnet run -c Release --project bench/Kiteflow.Benchmarks -- server-pacing [org|user]  (kiteflow serve: destinations sharing an organization's or a user's budget)
 var which = args.Length > 0 ? args[0] : "planner";
 switch (which)
 {
@@ -16,10 +20,18 @@ switch (which)
         break;
     case "ingest":
         return await IngestHarness.RunAsync(args[1..]);
+    case "store-append":
+        return await StoreAppendHarness.RunAsync(args[1..]);
     case "ui":
         return await UiHarness.RunAsync(args[1..]);
     case "preview-api":
         return await PreviewApiHarness.RunAsync(args[1..]);
+    case "server-lag":
+        return await ServerLagHarness.RunAsync(args[1..]);
+    case "server-fleet":
+        return await ServerFleetHarness.RunAsync(args[1..]);
+    case "server-pacing":
+        return await ServerPacingHarness.RunAsync(args[1..]);
     case "pacing":
         return await PacingHarness.RunAsync(args[1..]);
     case "baseline-post":
@@ -41,7 +53,7 @@ switch (which)
     case "preview":
         return PreviewHarness.Run(args[1..]);
     default:
-        Console.Error.WriteLine("usage: Kiteflow.Benchmarks planner|preview [options]");
+        Console.Error.WriteLine("usage: Kiteflow.Benchmarks planner|preview|pacing|delivery|delivery-memory|ingest|server-lag|server-fleet|server-pacing [options]");
         return 2;
 }
 

@@ -48,6 +48,9 @@ public sealed class DeliveryOptions
     /// <summary>Where records not delivered go besides <see cref="RejectedPath"/> (the server's rejected records).</summary>
     public Outputs.IRejectedSink? RejectedSink { get; init; }
 
+    /// <summary>Where the run logs (<see cref="DeliveryLog"/>'s messages, the same for the CLI and the server); none by default.</summary>
+    public Microsoft.Extensions.Logging.ILogger Logger { get; init; } = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+
     /// <summary>Told of every API call the run makes (attempts and lookups), for metrics; null for none. Must be quick.</summary>
     public Action<DeliveryCall>? OnCall { get; init; }
 

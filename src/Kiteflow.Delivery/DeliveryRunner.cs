@@ -150,9 +150,13 @@ public sealed class DeliveryRunner
                 grace ??= _options.TimeProvider.CreateTimer(static s => TryCancel((CancellationTokenSource)s!), abort, _options.StopGracePeriod, Timeout.InfiniteTimeSpan);
             }
         });
+        var logger = _options.Logger;
+        DeliveryLog.Started(logger, _destination.Settings.Name, _options.RunKey, _destination.Settings.Delivery.Concurrency);
         try
         {
-            return await RunAsync(reader, halt.Token, abort).ConfigureAwait(false);
+            var summary = await RunAsync(reader, halt.Token, abort).ConfigureAwait(false);
+            DeliveryLog.Ended(logger, _destination.Settings.Name, summary.Status.ToString().ToLowerInvariant(), summary.Delivered, summary.Rejected, summary.PossiblyDelivered, summary.Pending, summary.Requests, summary.Retries, summary.RateLimitWaits, (long)_clock.Elapsed.TotalMilliseconds);
+            return summary;
         }
         finally
         {
@@ -427,6 +431,7 @@ public sealed class DeliveryRunner
                     var outcome = await _deliverer!.DeliverAsync(item.Request, item.Previous, halt, abort.Token).ConfigureAwait(false);
                     if (!outcome.Stopped)
                     {
+                        Log(item.Request, outcome);
                         Settle(item.Request, outcome.CountedAs, outcome.Message, outcome.Last?.Status, outcome.State == BatchState.Rejected ? outcome.Last?.Body : null, rejected, outcome.Retryable);
                     }
                 }
@@ -442,6 +447,26 @@ public sealed class DeliveryRunner
             // other senders must not wait on it.
             TryCancel(abort);
             throw;
+        }
+    }
+
+    private void Log(PlannedRequest request, BatchOutcome outcome)
+    {
+        var (logger, name, records, position) = (_options.Logger, _destination.Settings.Name, request.Records.Length, request.Records[0]);
+        switch (outcome)
+        {
+            case { Last.Kind: AttemptKind.FoundByLookup }:
+                DeliveryLog.FoundByLookup(logger, name, position);
+                break;
+            case { State: BatchState.Rejected }:
+                DeliveryLog.Refused(logger, name, records, position, outcome.Last?.Status, outcome.Message ?? "refused");
+                break;
+            case { State: BatchState.PossiblyDelivered }:
+                DeliveryLog.PossiblyDelivered(logger, name, records, position, outcome.Message ?? "outcome unknown");
+                break;
+            case { Retryable: true }:
+                DeliveryLog.Retryable(logger, name, records, position, outcome.Message ?? "not sent");
+                break;
         }
     }
 

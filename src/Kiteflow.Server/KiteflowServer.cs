@@ -1,5 +1,4 @@
 using Kiteflow.Delivery.Credentials;
-using Kiteflow.Delivery.Pacing;
 using Kiteflow.Server.Audit;
 using Kiteflow.Server.Credentials;
 using Kiteflow.Server.Datasets;
@@ -9,12 +8,9 @@ using Kiteflow.Server.Hosting;
 using Kiteflow.Server.Observability;
 using Kiteflow.Server.Security;
 using Kiteflow.Server.Ui;
-using Kiteflow.Storage;
-using Kiteflow.Storage.Sqlite;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.DataProtection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging.Console;
 using OpenTelemetry.Metrics;
 
@@ -91,6 +87,7 @@ public static class KiteflowServer
         // A failed start is reported by the caller in one line; the host would log it again with its stack trace.
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
         builder.Logging.AddFilter("System.Net.Http", LogLevel.Warning);
+        builder.Logging.AddFilter("Npgsql", LogLevel.Warning);
         builder.Logging.AddFilter("Kiteflow.Server.Security.ApiKeyAuthenticationHandler", LogLevel.Warning);
         builder.Logging.AddFilter("Orleans", LogLevel.Warning);
     }
@@ -120,7 +117,7 @@ public static class KiteflowServer
         services.AddSingleton(options);
         services.AddSingleton(paths);
         services.AddSingleton(options.TimeProvider);
-        services.AddSingleton<IKiteflowStore>(_ => SqliteKiteflowStore.Open(paths.StorePath));
+        services.AddSingleton(provider => paths.Store.Open(provider.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton<KiteflowMetrics>();
         services.AddSingleton<IDatasetAppendSignal, DatasetAppendSignal>();
         services.AddSingleton<DatasetAppender>();
@@ -128,9 +125,7 @@ public static class KiteflowServer
         services.AddSingleton<ServerCredentials>();
         services.AddSingleton<LoginThrottle>();
         services.AddSingleton<EmbeddedSandbox>();
-
-        // One set of rate-limit budgets (per organization, per token user) for everything the server sends.
-        services.TryAddSingleton<IRateLimitBudgetSource>(provider => new RateLimitBudgets(provider.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<ExampleSeed>();
         services.AddHostedService<StartupTasks>();
         services.AddSingleton<DeliveryServices>();
         services.AddSingleton<DeliveryControl>();

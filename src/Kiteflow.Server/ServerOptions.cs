@@ -14,7 +14,11 @@ public sealed class ServerOptions
     /// </summary>
     public string? DataDirectory { get; set; }
 
-    /// <summary>The store: <c>sqlite:PATH</c>; null (the default) is <c>sqlite:{DataDirectory}/kiteflow.db</c>.</summary>
+    /// <summary>
+    /// The store: <c>sqlite:PATH</c> or <c>postgres://USER:PASSWORD@HOST:PORT/DATABASE</c> (also <c>postgresql://</c>, with
+    /// libpq's query parameters such as <c>?sslmode=require</c>); null (the default) is <c>sqlite:{DataDirectory}/kiteflow.db</c>.
+    /// The password is never printed: logs, errors and <c>/healthz</c> show <c>postgres://USER@HOST:PORT/DATABASE</c>.
+    /// </summary>
     public string? Store { get; set; }
 
     /// <summary>The first user's password (from <c>KITEFLOW_ADMIN_PASSWORD</c>); null (the default) generates one and prints it once.</summary>
@@ -28,6 +32,13 @@ public sealed class ServerOptions
 
     /// <summary>Whether the server hosts a sandbox and keeps a <c>sandbox</c> credential pointing at it. Default true.</summary>
     public bool EmbeddedSandbox { get; set; } = true;
+
+    /// <summary>
+    /// Whether to add the seeded example (<c>kiteflow serve --example</c>) when the store has no dataset yet: the dataset
+    /// <c>release-train</c> and the draft destinations <c>trigger-builds</c> and <c>annotate-from-responses</c> on the
+    /// <c>sandbox</c> credential (needs <see cref="EmbeddedSandbox"/>). Default false.
+    /// </summary>
+    public bool SeedExample { get; set; }
 
     /// <summary>How the embedded sandbox starts (rate limits, faults). Its port is always a free loopback one.</summary>
     public SandboxOptions Sandbox { get; set; } = new();

@@ -28,6 +28,14 @@ internal sealed class PostgresDatabase : IAsyncDisposable, IDisposable
         ConnectionString = connectionString;
         var builder = new NpgsqlDataSourceBuilder(connectionString.ToNpgsqlConnectionString());
         builder.UseLoggerFactory(loggerFactory);
+
+        // Kiteflow runs a few dozen statements over and over (an append is the same five): prepared once per
+        // connection, each skips parsing and planning after the first use. The connection string can still say otherwise.
+        if (builder.ConnectionStringBuilder.MaxAutoPrepare == 0)
+        {
+            builder.ConnectionStringBuilder.MaxAutoPrepare = 64;
+        }
+
         DataSource = builder.Build();
         _migrator = new PostgresMigrator(connectionString, migrations, loggerFactory.CreateLogger<PostgresMigrator>());
     }
@@ -35,6 +43,9 @@ internal sealed class PostgresDatabase : IAsyncDisposable, IDisposable
     public PostgresConnectionString ConnectionString { get; }
 
     public NpgsqlDataSource DataSource { get; }
+
+    /// <summary>The newest schema version this process knows.</summary>
+    public int LatestVersion => _migrator.LatestVersion;
 
     public async Task EnsureMigratedAsync(CancellationToken cancellationToken)
     {
@@ -51,6 +62,22 @@ internal sealed class PostgresDatabase : IAsyncDisposable, IDisposable
                 await _migrator.MigrateAsync(cancellationToken).ConfigureAwait(false);
                 _migrated = true;
             }
+        }
+        finally
+        {
+            _migrateGate.Release();
+        }
+    }
+
+    /// <summary>Applies the pending steps now, whether or not this process did before (the store's <c>MigrateAsync</c>).</summary>
+    public async Task<PostgresMigrationResult> MigrateAsync(CancellationToken cancellationToken)
+    {
+        await _migrateGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var result = await _migrator.MigrateAsync(cancellationToken).ConfigureAwait(false);
+            _migrated = true;
+            return result;
         }
         finally
         {

@@ -1,8 +1,8 @@
 namespace Kiteflow.Storage;
 
 /// <summary>
-/// Everything the server keeps: one store, split into focused parts. An implementation (SQLite, later
-/// PostgreSQL) must pass the contract suite in tests/Kiteflow.Server.Tests/Storage.
+/// Everything the server keeps: one store, split into focused parts. Every implementation (SQLite, PostgreSQL) must
+/// pass the contract suite in tests/Kiteflow.Storage.Tests.
 /// </summary>
 public interface IKiteflowStore : IAsyncDisposable
 {

@@ -246,6 +246,30 @@ public sealed class SendCommandTests : IAsyncLifetime
         Assert.Contains("kiteflow: warning: excludeAttributes \"mesage\": no record has this attribute, so it leaves nothing out; did you mean \"message\"?", error);
     }
 
+    /// <summary>KITEFLOW_LOG_LEVEL turns on delivery's log messages (the ones the server logs too) on stderr.</summary>
+    [Fact]
+    public async Task Send_LogLevelInformation_DeliveryLogsItsMessagesOnStderr_WithoutTheToken()
+    {
+        var records = Records(2) + "\n" + Records(1).Replace("\"web\"", "\"nope\"", StringComparison.Ordinal).Replace("00000000000000000000000000000000", "22222222222222222222222222222222", StringComparison.Ordinal);
+
+        var (exitCode, _, error) = await SendAsync(records, environment: name => name switch
+        {
+            "BUILDKITE_API_TOKEN" => SandboxServer.DefaultToken,
+            "KITEFLOW_HOME" => _directory,
+            "KITEFLOW_LOG_LEVEL" => "information",
+            _ => null,
+        });
+
+        Assert.Equal(ExitCodes.SomeRecordsNotDelivered, exitCode);
+        Assert.Contains("kiteflow: information: Delivering 'destination'", error);
+        Assert.Contains("kiteflow: warning: 'destination': 1 record(s) from position 2 rejected by Buildkite (404)", error);
+        Assert.Contains("Delivery of 'destination' completed: 2 delivered, 1 rejected", error);
+        Assert.DoesNotContain(SandboxServer.DefaultToken, error);
+
+        var (_, _, quiet) = await SendAsync(Records(1).Replace("00000000000000000000000000000000", "33333333333333333333333333333333", StringComparison.Ordinal), inputName: "quiet.jsonl");
+        Assert.DoesNotContain("information:", quiet);
+    }
+
     [Fact]
     public async Task Send_EmptyInput_WarnedOnStderr()
     {

@@ -210,6 +210,7 @@ internal static class SendCommand
                         Restart = request.Restart,
                         StopGracePeriod = StopGracePeriod,
                         Warn = warning => error.WriteLine($"kiteflow: warning: {warning}"),
+                        Logger = CommandLog.From(environment, error),
                     });
                     DeliverySummary summary;
                     await using (ProgressReporter.Start(runner, error))

@@ -13,14 +13,21 @@ internal static class ServeCommand
 {
     public const string AdminPasswordVariable = "KITEFLOW_ADMIN_PASSWORD";
 
+    /// <summary>The store when <c>--store</c> is not given: keeps a PostgreSQL password out of the command line (and <c>ps</c>).</summary>
+    public const string StoreVariable = "KITEFLOW_STORE";
+
     public static Command Create()
     {
         var urls = new Option<string>("--urls") { Description = "Where to listen, e.g. http://127.0.0.1:5080 (the default); several separated by ';'.", DefaultValueFactory = _ => "http://127.0.0.1:5080" };
         var data = new Option<DirectoryInfo?>("--data") { Description = "The data folder (store, master key, session keys). Default: KITEFLOW_HOME, else $XDG_DATA_HOME/kiteflow, else ~/.local/share/kiteflow." };
-        var store = new Option<string?>("--store") { Description = "The store: sqlite:PATH. Default: sqlite:{data folder}/kiteflow.db." };
+        var store = new Option<string?>("--store") { Description = $"The store: sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DATABASE. Default: {StoreVariable}, else sqlite:{{data folder}}/kiteflow.db. The password is never printed." };
+        var example = new Option<bool>("--example")
+        {
+            Description = "On a store without datasets, add the seeded example: the dataset release-train and two draft destinations on the sandbox credential — trigger-builds (a build per record, responses into trigger-builds-responses) and annotate-from-responses (an annotation per build). Activate the first, then the second.",
+        };
         var command = new Command("serve", "Run the Kiteflow server: the REST API for datasets, HTTP ingest, credentials, destinations and the audit log, with an embedded sandbox.")
         {
-            urls, data, store,
+            urls, data, store, example,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -28,7 +35,8 @@ internal static class ServeCommand
             {
                 Urls = parseResult.GetValue(urls)!,
                 DataDirectory = parseResult.GetValue(data)?.FullName,
-                Store = parseResult.GetValue(store),
+                Store = parseResult.GetValue(store) ?? NullIfEmpty(Environment.GetEnvironmentVariable(StoreVariable)),
+                SeedExample = parseResult.GetValue(example),
                 AdminPassword = Environment.GetEnvironmentVariable(AdminPasswordVariable),
                 MasterKey = Environment.GetEnvironmentVariable("KITEFLOW_MASTER_KEY"),
                 Output = parseResult.InvocationConfiguration.Output,
@@ -61,7 +69,7 @@ internal static class ServeCommand
             {
                 return ExitCodes.Success;
             }
-            catch (Exception e) when (e is IOException or Storage.StoreException or Delivery.Credentials.CredentialException or InvalidOperationException)
+            catch (Exception e) when (e is IOException or Storage.StoreException or System.Data.Common.DbException or Delivery.Credentials.CredentialException or InvalidOperationException)
             {
                 error.WriteLine($"kiteflow: the server could not start: {e.Message}");
                 return ExitCodes.Error;
@@ -74,10 +82,14 @@ internal static class ServeCommand
 
             output.Flush();
 
-            // SIGINT or SIGTERM cancels the token: stop taking requests, let in-flight ones finish, then return.
+            // The host's console lifetime takes SIGINT and SIGTERM (System.CommandLine's handling is off for serve, see
+            // KiteflowCommandLine.HandlesSignals): it stops taking requests, lets those in flight and the calls of active
+            // destinations finish, then this returns.
             await app.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
         }
 
         return ExitCodes.Success;
     }
+
+    private static string? NullIfEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
 }

@@ -101,22 +101,24 @@ internal sealed class BuildkitePacer : IAsyncDisposable
             await _user.WaitForLocalAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        // The server's word: a place in flight in both budgets, waiting only for the one that holds it back.
-        DateTimeOffset now;
+        // The server's word: a place in flight in both budgets, waiting only for the one that holds it back. Each
+        // budget says when it entered the request (never before the window that let it through began), and is
+        // told that time back.
         while (true)
         {
-            now = _time.GetUtcNow();
+            var now = _time.GetUtcNow();
             var entry = await organization.TryEnterAsync(now, cancellationToken).ConfigureAwait(false);
             if (entry.Entered)
             {
-                entry = await _user.TryEnterAsync(now, cancellationToken).ConfigureAwait(false);
-                if (entry.Entered)
+                var user = await _user.TryEnterAsync(now, cancellationToken).ConfigureAwait(false);
+                if (user.Entered)
                 {
-                    break;
+                    return new Lease(organization, entry.EnteredAt, _user, user.EnteredAt);
                 }
 
-                await organization.ReleaseAsync(now).ConfigureAwait(false);
+                await organization.ReleaseAsync(entry.EnteredAt).ConfigureAwait(false);
                 Count(ref waited, Waited.User, ref _userWaits);
+                entry = user;
             }
             else
             {
@@ -125,8 +127,6 @@ internal sealed class BuildkitePacer : IAsyncDisposable
 
             await WaitAsync(entry.Hold, cancellationToken).ConfigureAwait(false);
         }
-
-        return new Lease(organization, _user, now);
     }
 
     /// <inheritdoc />
@@ -220,18 +220,20 @@ internal sealed class BuildkitePacer : IAsyncDisposable
     internal sealed class Lease : IAsyncDisposable
     {
         /// <summary>The lease of a run that is not paced.</summary>
-        public static readonly Lease None = new(null, null, default);
+        public static readonly Lease None = new(null, default, null, default);
 
         private readonly IRateLimitBudget? _organization;
+        private readonly DateTimeOffset _organizationEnteredAt;
         private readonly IRateLimitBudget? _user;
-        private readonly DateTimeOffset _sentAt;
+        private readonly DateTimeOffset _userEnteredAt;
         private int _done;
 
-        internal Lease(IRateLimitBudget? organization, IRateLimitBudget? user, DateTimeOffset sentAt)
+        internal Lease(IRateLimitBudget? organization, DateTimeOffset organizationEnteredAt, IRateLimitBudget? user, DateTimeOffset userEnteredAt)
         {
             _organization = organization;
+            _organizationEnteredAt = organizationEnteredAt;
             _user = user;
-            _sentAt = sentAt;
+            _userEnteredAt = userEnteredAt;
         }
 
         /// <summary>Hands the response's word on both limits to their budgets, and ends the request's place in flight.</summary>
@@ -242,8 +244,8 @@ internal sealed class BuildkitePacer : IAsyncDisposable
                 return;
             }
 
-            await _organization.CompleteAsync(_sentAt, headers.Organization, headers.OrganizationRefusedSeconds).ConfigureAwait(false);
-            await _user!.CompleteAsync(_sentAt, headers.User, headers.UserRefusedSeconds).ConfigureAwait(false);
+            await _organization.CompleteAsync(_organizationEnteredAt, headers.Organization, headers.OrganizationRefusedSeconds).ConfigureAwait(false);
+            await _user!.CompleteAsync(_userEnteredAt, headers.User, headers.UserRefusedSeconds).ConfigureAwait(false);
         }
 
         /// <summary>Ends the request's place in flight; without <see cref="ObserveAsync"/>, the request counts as spent with no word on the limits.</summary>

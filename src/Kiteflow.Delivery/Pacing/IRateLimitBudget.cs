@@ -19,14 +19,18 @@ internal interface IRateLimitBudget
     /// <summary>Waits for a permit of the local budget, or until the server speaks, whichever is first.</summary>
     Task WaitForLocalAsync(CancellationToken cancellationToken);
 
-    /// <summary>Takes a place in flight when the server's word allows one more request at <paramref name="now"/>; otherwise says what to wait for.</summary>
+    /// <summary>
+    /// Takes a place in flight when the server's word allows one more request at <paramref name="now"/>; otherwise says
+    /// what to wait for. An entry says the time it was entered at (<see cref="RateLimitEntry.EnteredAt"/>), which
+    /// may be later than <paramref name="now"/>: give that time back to <see cref="ReleaseAsync"/> or <see cref="CompleteAsync"/>.
+    /// </summary>
     ValueTask<RateLimitEntry> TryEnterAsync(DateTimeOffset now, CancellationToken cancellationToken);
 
-    /// <summary>Gives back the place taken at <paramref name="enteredAt"/> for a request that was not sent.</summary>
+    /// <summary>Gives back the place entered at <paramref name="enteredAt"/> for a request that was not sent.</summary>
     ValueTask ReleaseAsync(DateTimeOffset enteredAt);
 
     /// <summary>Ends a request's place in flight with what its response said about this limit.</summary>
-    /// <param name="sentAt">When the request was let through.</param>
+    /// <param name="sentAt">When the request was let through: the time its entry was entered at.</param>
     /// <param name="reading">The response's reading; unknown when it carried none.</param>
     /// <param name="refusedSeconds">Set when a 429 named this limit: the seconds until it resets.</param>
     ValueTask CompleteAsync(DateTimeOffset sentAt, RateLimitReading reading, int? refusedSeconds);

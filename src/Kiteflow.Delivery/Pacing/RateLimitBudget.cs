@@ -13,11 +13,14 @@ namespace Kiteflow.Delivery.Pacing;
 /// the current window and when that window resets. Requests in flight count against the calls left (the
 /// server may not have counted them yet), so concurrent requests slow down before the limit instead of
 /// collecting 429s. A response without a reading keeps the last known state, and its request counts as
-/// spent. <c>RateLimit-Reset</c> is whole seconds rounded up, so <c>now + reset</c> is never before the real
-/// reset: the earliest such time seen in a window is the budget's reset. When it passes, a new window holds
-/// the whole limit until a response says otherwise (until then it is guessed to last as long as the last).
-/// Where a second is a large share of the window, one request probes whether a spent window has reset
-/// before the latest time it can (<see cref="ProbeAt"/>).
+/// spent: in the current window, and in the next as well when it was answered after the earliest the window
+/// can reset (the server may have counted it there). <c>RateLimit-Reset</c> is whole seconds rounded up, so
+/// <c>now + reset</c> is never before the real reset: the earliest such time seen in a window is the budget's
+/// reset. When it passes, a new window holds the whole limit until a response says otherwise (until then it is
+/// guessed to last as long as the longest reset said). A guessed end that no answer in the window confirmed
+/// starts nothing: the count goes on, and once it is spent one request at a time finds out whether the window
+/// has reset. Where a second is a large share of the window, one request probes whether a spent window has
+/// reset before the latest time it can (<see cref="ProbeAt"/>), unless a request has already been refused in it.
 /// </para>
 /// <para>
 /// Before the server has said anything, a local sliding window (System.Threading.RateLimiting) of
@@ -39,6 +42,11 @@ internal sealed class RateLimitBudget : IRateLimitBudget, IDisposable
     private readonly SlidingWindowRateLimiter _local;
     private readonly CancellationTokenSource _heard = new();
     private readonly Lock _lock = new();
+
+    // When the calls were answered that came without a reading after the earliest the current window can
+    // reset: the server may have counted them in the next window, which starts with that many fewer.
+    private readonly Queue<DateTimeOffset> _carried = new();
+
     private TaskCompletionSource _changed = NewSignal();
     private int _inFlight;
     private int? _limit;
@@ -51,6 +59,19 @@ internal sealed class RateLimitBudget : IRateLimitBudget, IDisposable
     private DateTimeOffset? _resetFloor;
     private DateTimeOffset? _probeSentAt;
     private bool _probed;
+
+    // Whether a request has been refused (429) in the current window: it is not probed then.
+    private bool _refused;
+
+    // Calls answered without a reading before the server first spoke: taken off the first calls left it states.
+    private int _spentUnheard;
+
+    // Whether an answer with a reading was counted in the current window (which confirms a guessed end).
+    private bool _windowHeard;
+
+    // The window's end was guessed, no answer confirmed it, and it has passed: the window may not have reset.
+    // Once its count is spent, one request at a time finds out.
+    private bool _overdue;
 
     /// <param name="scope">Which limit this is.</param>
     /// <param name="key">The organization's slug or the user's key.</param>
@@ -104,16 +125,30 @@ internal sealed class RateLimitBudget : IRateLimitBudget, IDisposable
     /// Takes a place in flight when the server's word allows one more request at <paramref name="now"/>;
     /// otherwise says what to wait for: the reset, the time of a probe, or an answer that changes the count.
     /// </summary>
-    public bool TryEnter(DateTimeOffset now, out RateLimitHold hold)
+    /// <returns>
+    /// The entry: let through (with the time it is entered at, which <see cref="Release"/> and
+    /// <see cref="Complete"/> take back) or held.
+    /// </returns>
+    public RateLimitEntry TryEnter(DateTimeOffset now)
     {
         lock (_lock)
         {
             Roll(now);
             if (_remaining is not { } remaining || remaining - _inFlight > 0)
             {
-                _inFlight++;
-                hold = default;
-                return true;
+                return Enter(now);
+            }
+
+            if (_overdue)
+            {
+                // The guessed end has passed and nothing says whether the window has reset: once the count is
+                // spent, one request at a time goes to find out (a 429 names the reset; an answer counts).
+                if (remaining <= 0 && _probeSentAt is null)
+                {
+                    return Enter(now, probe: true);
+                }
+
+                return RateLimitEntry.Held(new RateLimitHold(Scope, null, _changed.Task));
             }
 
             if (remaining <= 0 && ProbeAt() is { } probeAt)
@@ -121,26 +156,21 @@ internal sealed class RateLimitBudget : IRateLimitBudget, IDisposable
                 if (now >= probeAt)
                 {
                     // One request goes ahead to find out whether the window has already reset.
-                    _probeSentAt = now;
                     _probed = true;
-                    _inFlight++;
-                    hold = default;
-                    return true;
+                    return Enter(now, probe: true);
                 }
 
-                hold = new RateLimitHold(Scope, probeAt, _changed.Task);
-                return false;
+                return RateLimitEntry.Held(new RateLimitHold(Scope, probeAt, _changed.Task));
             }
 
             // Nothing left, or what is left is taken by requests in flight. With nothing in flight and no
             // reset known nothing would wake the wait: look again in a second.
             var until = _resetAt ?? (_inFlight == 0 ? now + TimeSpan.FromSeconds(1) : null);
-            hold = new RateLimitHold(Scope, until, _changed.Task);
-            return false;
+            return RateLimitEntry.Held(new RateLimitHold(Scope, until, _changed.Task));
         }
     }
 
-    /// <summary>Gives back the place <see cref="TryEnter"/> took at <paramref name="enteredAt"/> for a request that was not sent.</summary>
+    /// <summary>Gives back the place <see cref="TryEnter"/> took (entered at <paramref name="enteredAt"/>) for a request that was not sent.</summary>
     public void Release(DateTimeOffset enteredAt)
     {
         lock (_lock)
@@ -159,7 +189,7 @@ internal sealed class RateLimitBudget : IRateLimitBudget, IDisposable
     /// <summary>
     /// Ends a request's place in flight with what its response said about this limit.
     /// </summary>
-    /// <param name="sentAt">When the request was let through (the time given to <see cref="TryEnter"/>).</param>
+    /// <param name="sentAt">When the request was let through: the time its entry was entered at (<see cref="RateLimitEntry.EnteredAt"/>).</param>
     /// <param name="reading">The response's reading; unknown when it carried none (or there was no response).</param>
     /// <param name="refusedSeconds">Set when a 429 named this limit: the seconds until it resets.</param>
     public void Complete(DateTimeOffset sentAt, RateLimitReading reading, int? refusedSeconds)
@@ -195,7 +225,8 @@ internal sealed class RateLimitBudget : IRateLimitBudget, IDisposable
                     floor = sentAt;
                 }
 
-                if (IsStale(sentAt, resetAt))
+                var stale = IsStale(sentAt, resetAt);
+                if (stale)
                 {
                     // Answered from a window that has since reset: it says nothing about this one.
                 }
@@ -204,18 +235,23 @@ internal sealed class RateLimitBudget : IRateLimitBudget, IDisposable
                     // The first word, or a later window than the one known (or guessed). Requests let through
                     // before this one may have been counted in the old window. A spent window that was just
                     // followed by this one bounds its start: one window length after the old bound.
-                    var carried = _remaining == 0 && !_remainingIsGuess && !_resetIsGuess && _resetFloor is { } oldFloor && _windowLength is { } length ? oldFloor + length : (DateTimeOffset?)null;
+                    var bound = _remaining == 0 && !_remainingIsGuess && !_resetIsGuess && _resetFloor is { } oldFloor && _windowLength is { } length ? oldFloor + length : (DateTimeOffset?)null;
                     if (_resetAt is not null && !_resetIsGuess)
                     {
                         _windowStart = sentAt;
                     }
 
-                    _remaining = remaining;
+                    // Calls answered without a word before the server first spoke may have been counted after
+                    // this one (some twice, then: a few calls, once). The server's count holds the calls carried.
+                    _remaining = Math.Max(remaining - _spentUnheard, 0);
+                    _spentUnheard = 0;
+                    _carried.Clear();
                     _remainingIsGuess = false;
                     _resetAt = resetAt;
                     _resetIsGuess = false;
-                    _resetFloor = carried > floor ? carried : floor;
+                    _resetFloor = bound > floor ? bound : floor;
                     _probed = false;
+                    _refused = refusedSeconds is not null;
                 }
                 else
                 {
@@ -225,16 +261,54 @@ internal sealed class RateLimitBudget : IRateLimitBudget, IDisposable
                     // it is the earliest and the last window's length has been seen whole.
                     _remaining = _remainingIsGuess ? remaining : Math.Min(_remaining ?? remaining, remaining);
                     _remainingIsGuess = false;
+
+                    // A guessed end this answer puts the reset after, or that had passed when the request went (the
+                    // window went on, or this answer is from the next), gives way to the answer's reset.
                     var guessed = Guessed(known);
-                    _resetIsGuess = _resetIsGuess && guessed <= resetAt;
-                    _resetAt = resetAt < guessed ? resetAt : guessed;
-                    _resetFloor = _resetFloor > floor ? _resetFloor : floor;
+                    var refuted = _resetIsGuess && (guessed < floor || sentAt >= guessed);
+                    _resetIsGuess = _resetIsGuess && !refuted && guessed <= resetAt;
+                    _resetAt = !refuted && guessed < resetAt ? guessed : resetAt;
+
+                    // A bound carried from a window guessed to have reset, that this answer shows had not (its
+                    // latest reset is before the bound), says nothing: the answer's own bound stands.
+                    var merged = _resetFloor > floor ? _resetFloor.Value : floor;
+                    _resetFloor = merged <= _resetAt ? merged : floor;
+                    if (refusedSeconds is not null)
+                    {
+                        // The window was spent when the server counted this request: calls answered by the time
+                        // it was sent were counted in this window, not the next. And it is not probed: one 429 a
+                        // window.
+                        while (_carried.TryPeek(out var answeredAt) && answeredAt <= sentAt)
+                        {
+                            _carried.Dequeue();
+                        }
+
+                        _refused = true;
+                    }
+                }
+
+                if (!stale)
+                {
+                    // A word from this window: its end is no longer a bare guess.
+                    _windowHeard = true;
+                    _overdue = false;
                 }
             }
-            else if (_remaining is { } left && sentAt >= _windowStart)
+            else if (_remaining is { } left)
             {
-                // No word from the server: the last known state stands, and this request spent a call of it.
+                // No word from the server: the last known state stands, and this request spent a call of it
+                // (though it may have been counted in the window before). Answered after the earliest this
+                // window can reset, it may have been counted in the next (a probe always is answered then).
                 _remaining = Math.Max(left - 1, 0);
+                if (_resetFloor is { } earliest && now >= earliest)
+                {
+                    _carried.Enqueue(now);
+                }
+            }
+            else if (_windowLength is null)
+            {
+                // No word from the server yet.
+                _spentUnheard++;
             }
         }
 
@@ -251,8 +325,7 @@ internal sealed class RateLimitBudget : IRateLimitBudget, IDisposable
     ValueTask<bool> IRateLimitBudget.TryTakeLocalAsync(CancellationToken cancellationToken) => ValueTask.FromResult(TryTakeLocal());
 
     /// <inheritdoc />
-    ValueTask<RateLimitEntry> IRateLimitBudget.TryEnterAsync(DateTimeOffset now, CancellationToken cancellationToken) =>
-        ValueTask.FromResult(TryEnter(now, out var hold) ? new RateLimitEntry(true, default) : new RateLimitEntry(false, hold));
+    ValueTask<RateLimitEntry> IRateLimitBudget.TryEnterAsync(DateTimeOffset now, CancellationToken cancellationToken) => ValueTask.FromResult(TryEnter(now));
 
     /// <inheritdoc />
     ValueTask IRateLimitBudget.ReleaseAsync(DateTimeOffset enteredAt)
@@ -275,7 +348,10 @@ internal sealed class RateLimitBudget : IRateLimitBudget, IDisposable
         _heard.Dispose();
     }
 
-    /// <summary>When the known window has reset, starts the next: the whole limit, one window length long.</summary>
+    /// <summary>
+    /// When the known window has reset, starts the next: the whole limit (less the calls carried into it), one
+    /// window length long. A guessed end that no answer confirmed starts nothing: the window is overdue.
+    /// </summary>
     private void Roll(DateTimeOffset now)
     {
         if (_resetAt is not { } resetAt || now < resetAt)
@@ -283,14 +359,26 @@ internal sealed class RateLimitBudget : IRateLimitBudget, IDisposable
             return;
         }
 
+        if (_resetIsGuess && !_windowHeard)
+        {
+            // The end was guessed from the lengths said, which are only as long as the window was when they were
+            // said (an answer late in a window says little), and nothing in this window confirmed it.
+            _overdue = true;
+            return;
+        }
+
         // A fixed window: the new one holds the whole limit and lasts as long as the longest reset ever said
         // (whole seconds, so the window's length once an answer came in its first second). Answers correct
         // both; keeping the guessed end, rather than each window's first answer, keeps the phase from
         // drifting by a round trip every window.
-        _remaining = _limit;
+        var carried = _carried.Count;
+        _carried.Clear();
         _remainingIsGuess = true;
         _probeSentAt = null;
         _probed = false;
+        _refused = false;
+        _windowHeard = false;
+        _overdue = false;
         if (_windowLength is { } length)
         {
             var periods = (now - resetAt).Ticks / length.Ticks;
@@ -298,6 +386,11 @@ internal sealed class RateLimitBudget : IRateLimitBudget, IDisposable
             _resetAt = _windowStart + length;
             _resetIsGuess = true;
             _resetFloor += TimeSpan.FromTicks((periods + 1) * length.Ticks);
+            if (periods > 0)
+            {
+                // The calls carried were counted in a window that has passed too.
+                carried = 0;
+            }
         }
         else
         {
@@ -305,6 +398,24 @@ internal sealed class RateLimitBudget : IRateLimitBudget, IDisposable
             _resetAt = null;
             _resetFloor = null;
         }
+
+        _remaining = _limit is { } limit ? Math.Max(limit - carried, 0) : null;
+    }
+
+    /// <summary>
+    /// Takes a place in flight for a request let through at <paramref name="now"/>, entered no earlier than the
+    /// window that lets it through began (another request may have begun it since the caller read the clock).
+    /// </summary>
+    private RateLimitEntry Enter(DateTimeOffset now, bool probe = false)
+    {
+        var enteredAt = now > _windowStart ? now : _windowStart;
+        _inFlight++;
+        if (probe)
+        {
+            _probeSentAt = enteredAt;
+        }
+
+        return RateLimitEntry.At(enteredAt);
     }
 
     /// <summary>
@@ -316,7 +427,7 @@ internal sealed class RateLimitBudget : IRateLimitBudget, IDisposable
     /// </summary>
     private DateTimeOffset? ProbeAt()
     {
-        if (_probed || _probeSentAt is not null || _remainingIsGuess
+        if (_probed || _refused || _probeSentAt is not null || _remainingIsGuess
             || _resetAt is not { } latest || _resetFloor is not { } earliest || _windowLength is not { } length
             || latest - earliest <= Max(MinimumProbeGain, length * ProbeShare))
         {

@@ -70,6 +70,9 @@ internal sealed class DeliveryControl(IKiteflowStore store, IGrainFactory grains
             return errors;
         }
 
+        // The worker needs the token's user for the user budget: this check has just said who it is.
+        services.RememberTokenUser(credential, check.Token!);
+
         if (compiled.Settings.ResponseWebhook.Enabled)
         {
             await services.ResponseDatasetAsync(row.Name, cancellationToken).ConfigureAwait(false);

@@ -20,7 +20,9 @@ internal sealed class DeliveryServices(
     ILoggerFactory loggers,
     ServerOptions options) : IDisposable
 {
-    private readonly ConcurrentDictionary<string, string> _tokenUsers = new(StringComparer.Ordinal);
+    // One check per token, shared by every worker that asks while it is under way (a failed or abandoned one is forgotten).
+    private readonly ConcurrentDictionary<string, Lazy<Task<string>>> _tokenUsers = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<DestinationWorker, bool> _workers = new();
 
     public IKiteflowStore Store => store;
 
@@ -45,27 +47,56 @@ internal sealed class DeliveryServices(
 
     /// <summary>
     /// Who a token belongs to, for the user budget (two tokens of one user share that user's limit): asked of Buildkite
-    /// once per token (<c>GET /v2/access-token</c>), which also proves the token works before anything is sent.
+    /// once per token (<c>GET /v2/access-token</c>), which also proves the token works before anything is sent. The call
+    /// is not paced by the budgets but counts against the limits, so workers that start together (several activated at
+    /// once, every active destination on a restart) wait for one call instead of each making it.
     /// </summary>
     /// <exception cref="CredentialException">The token is refused.</exception>
     public async Task<string> TokenUserAsync(Credential credential, CancellationToken cancellationToken)
     {
-        var cacheKey = credential.ApiBase.Authority + "\n" + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(credential.RevealToken())));
-        if (_tokenUsers.TryGetValue(cacheKey, out var known))
+        var cacheKey = TokenKey(credential);
+        while (true)
         {
-            return known;
-        }
+            var entry = _tokenUsers.GetOrAdd(cacheKey, _ => new Lazy<Task<string>>(() => AskTokenUserAsync(credential, cancellationToken)));
+            var check = entry.Value;
+            try
+            {
+                return await check.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception) when (check.IsFaulted || check.IsCanceled)
+            {
+                // Not kept: the next attempt asks again. A check abandoned by the worker that started it is asked again
+                // by the others.
+                _tokenUsers.TryRemove(new KeyValuePair<string, Lazy<Task<string>>>(cacheKey, entry));
+                if (check.IsCanceled && !cancellationToken.IsCancellationRequested)
+                {
+                    continue;
+                }
 
+                throw;
+            }
+        }
+    }
+
+    /// <summary>Keeps who a token belongs to from a check already made (an activation's), so its worker does not ask again.</summary>
+    public void RememberTokenUser(Credential credential, TokenInfo token) =>
+        _tokenUsers[TokenKey(credential)] = new Lazy<Task<string>>(Task.FromResult(UserOf(token)));
+
+    private async Task<string> AskTokenUserAsync(Credential credential, CancellationToken cancellationToken)
+    {
         var result = await new AccessTokenClient(Client).GetAsync(credential, cancellationToken).ConfigureAwait(false);
         if (!result.IsValid)
         {
             throw new CredentialException(CredentialErrorKind.Unreadable, $"the credential '{credential.Name}' does not work: {result.Message}");
         }
 
-        var user = result.Token!.UserEmail ?? result.Token.UserName ?? result.Token.Uuid;
-        _tokenUsers[cacheKey] = user;
-        return user;
+        return UserOf(result.Token!);
     }
+
+    private static string UserOf(TokenInfo token) => token.UserEmail ?? token.UserName ?? token.Uuid;
+
+    private static string TokenKey(Credential credential) =>
+        credential.ApiBase.Authority + "\n" + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(credential.RevealToken())));
 
     /// <summary>The destination's response dataset (<c>{name}-responses</c>), created when it is missing, as a sink.</summary>
     public async Task<ResponseDatasetSink> ResponseSinkAsync(DestinationRow row, ILogger logger, CancellationToken cancellationToken)
@@ -94,6 +125,20 @@ internal sealed class DeliveryServices(
             return (await store.Datasets.GetAsync(name, cancellationToken).ConfigureAwait(false))!;
         }
     }
+
+    /// <summary>
+    /// Stops every destination worker of this process at once, each gracefully (nothing new is claimed, the calls in
+    /// flight are answered and recorded, up to the grace period), and returns when all have stopped. The server does
+    /// this when it shuts down, before the silo: Orleans' own deactivation of grains at shutdown does not wait for a
+    /// worker's calls in flight, so a stop left to it could end the process with answered calls still unrecorded.
+    /// </summary>
+    public Task StopWorkersAsync(string reason) => Task.WhenAll(_workers.Keys.Select(worker => worker.StopAsync(reason)));
+
+    /// <summary>A worker started in this process.</summary>
+    internal void Track(DestinationWorker worker) => _workers.TryAdd(worker, true);
+
+    /// <summary>A worker of this process that has stopped.</summary>
+    internal void Untrack(DestinationWorker worker) => _workers.TryRemove(worker, out _);
 
     /// <summary>The name of a destination's response dataset.</summary>
     public static string ResponseDatasetName(string destination) => destination + "-responses";

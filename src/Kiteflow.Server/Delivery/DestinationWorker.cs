@@ -32,8 +32,10 @@ internal sealed class DestinationWorker : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly CancellationTokenSource _abort = new();
     private readonly RateMeter _rate;
+    private readonly Lock _stopLock = new();
     private CancellationTokenSource _wake = new();
     private Task? _loop;
+    private Task? _stop;
     private string? _name;
     private volatile DeliveryRunner? _runner;
     private volatile string _state = "starting";
@@ -63,7 +65,11 @@ internal sealed class DestinationWorker : IAsyncDisposable
     public DeliveryProgress? Current => _runner?.Progress;
 
     /// <summary>Starts the loop; <paramref name="startCursor"/>, on a first activation, where in the dataset it begins.</summary>
-    public void Start(string reason, long? startCursor) => _loop ??= Task.Run(() => RunAsync(reason, startCursor));
+    public void Start(string reason, long? startCursor)
+    {
+        _services.Track(this);
+        _loop ??= Task.Run(() => RunAsync(reason, startCursor));
+    }
 
     /// <summary>Ends the worker's wait for records, so it looks for work at once (a retry was asked for, say).</summary>
     public void Wake()
@@ -74,9 +80,17 @@ internal sealed class DestinationWorker : IAsyncDisposable
 
     /// <summary>
     /// Stops claiming stretches and lets the calls in flight be answered (up to the grace period), then returns; the
-    /// unfinished stretch stays claimed for the next start.
+    /// unfinished stretch stays claimed for the next start. A second call waits for the first stop.
     /// </summary>
-    public async Task StopAsync(string reason)
+    public Task StopAsync(string reason)
+    {
+        lock (_stopLock)
+        {
+            return _stop ??= StopOnceAsync(reason);
+        }
+    }
+
+    private async Task StopOnceAsync(string reason)
     {
         _state = "stopping";
         await _stopping.CancelAsync().ConfigureAwait(false);
@@ -100,14 +114,12 @@ internal sealed class DestinationWorker : IAsyncDisposable
         }
 
         _state = "stopped";
+        _services.Untrack(this);
     }
 
     public async ValueTask DisposeAsync()
     {
-        if (!_stopping.IsCancellationRequested)
-        {
-            await StopAsync("shutdown").ConfigureAwait(false);
-        }
+        await StopAsync("shutdown").ConfigureAwait(false);
 
         _stopping.Dispose();
         _abort.Dispose();
@@ -283,10 +295,14 @@ internal sealed class DestinationWorker : IAsyncDisposable
         }
 
         var summary = await RunAsync(context, context.Row.SettingsJson, records, RunKey(_destinationId, generation), DeliveryIdPrefix(context.Row, generation), stop).ConfigureAwait(false);
-        await _services.Store.Delivery.FinishAsync(_destinationId, Counts(summary), null, _services.Time.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
         if (summary.Status == DeliveryRunStatus.Completed)
         {
-            await _services.Store.Delivery.EndRetryAsync(_destinationId, generation, _services.Time.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
+            // Its counts and its end in one transaction: a retry run again after a crash between the two would count its records twice.
+            await _services.Store.Delivery.EndRetryAsync(_destinationId, generation, Counts(summary), _services.Time.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
+        }
+        else
+        {
+            await _services.Store.Delivery.FinishAsync(_destinationId, Counts(summary), null, _services.Time.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
         }
     }
 
@@ -327,6 +343,7 @@ internal sealed class DestinationWorker : IAsyncDisposable
             StopGracePeriod = _services.StopGracePeriod,
             TimeProvider = _services.Time,
             OnCall = call => _services.Metrics.Call(context.Row.Name, call.Kind, call.Status, call.Duration),
+            Logger = _logger,
         });
         _runner = runner;
         var started = Stopwatch.GetTimestamp();
@@ -342,8 +359,9 @@ internal sealed class DestinationWorker : IAsyncDisposable
             await rejected.FlushAsync(CancellationToken.None).ConfigureAwait(false);
         }
 
-        _rate.Add(summary.Delivered + summary.Rejected + summary.PossiblyDelivered);
-        _services.Metrics.Delivered(context.Row.Name, summary.Delivered, summary.Rejected, summary.PossiblyDelivered, summary.RateLimitWaits);
+        var counted = Counts(summary);
+        _rate.Add(counted.Settled);
+        _services.Metrics.Delivered(context.Row.Name, counted.Delivered, counted.Rejected, counted.PossiblyDelivered, summary.RateLimitWaits);
         Log.StretchDelivered(_logger, context.Row.Name, records.Count, summary.Delivered, summary.Rejected, summary.PossiblyDelivered, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         if (summary.Rejected + summary.PossiblyDelivered > 0)
         {
@@ -353,8 +371,15 @@ internal sealed class DestinationWorker : IAsyncDisposable
         return summary;
     }
 
-    private static DeliveryCounts Counts(DeliverySummary summary) =>
-        new(summary.Delivered, summary.Rejected, summary.PossiblyDelivered, summary.Requests, summary.Retries, summary.RateLimitWaits);
+    /// <summary>
+    /// What a run adds to the destination's totals. Its calls always count. Its records count only when the run went
+    /// to the end of its records: a run stopped part-way (a pause, a shutdown) is run again from the ledger by the next
+    /// start, whose summary counts the records settled earlier once more — as it must after kill -9, which recorded
+    /// nothing — so a record counts once, in the run that finishes its stretch (or its retry).
+    /// </summary>
+    private static DeliveryCounts Counts(DeliverySummary summary) => summary.Status == DeliveryRunStatus.Completed
+        ? new(summary.Delivered, summary.Rejected, summary.PossiblyDelivered, summary.Requests, summary.Retries, summary.RateLimitWaits)
+        : new(0, 0, 0, summary.Requests, summary.Retries, summary.RateLimitWaits);
 
     private static DestinationSettings Settings(string json, string name) => DestinationSettingsReader.Read(json, name).Settings;
 

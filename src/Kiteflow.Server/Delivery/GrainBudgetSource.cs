@@ -44,11 +44,11 @@ internal sealed class GrainBudgetSource(IGrainFactory grains, TimeProvider time,
             var answer = await grain.TryEnterAsync(now).WaitAsync(cancellationToken).ConfigureAwait(false);
             if (answer.Entered)
             {
-                return new RateLimitEntry(true, default);
+                return RateLimitEntry.At(answer.EnteredAt);
             }
 
             var look = answer.Until is { } until && until - time.GetUtcNow() < Poll ? until - time.GetUtcNow() : Poll;
-            return new RateLimitEntry(false, new RateLimitHold(scope, answer.Until, Task.Delay(look > TimeSpan.Zero ? look : TimeSpan.Zero, time, cancellationToken)));
+            return RateLimitEntry.Held(new RateLimitHold(scope, answer.Until, Task.Delay(look > TimeSpan.Zero ? look : TimeSpan.Zero, time, cancellationToken)));
         }
 
         public async ValueTask ReleaseAsync(DateTimeOffset enteredAt) => await grain.ReleaseAsync(enteredAt).ConfigureAwait(false);

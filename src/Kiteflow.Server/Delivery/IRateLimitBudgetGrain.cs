@@ -13,10 +13,10 @@ public interface IRateLimitBudgetGrain : IGrainWithStringKey
     /// <summary>Waits up to <paramref name="patience"/> for a permit of the local budget (or the server's word); true when the caller may go on.</summary>
     Task<bool> WaitForLocalAsync(TimeSpan patience);
 
-    /// <summary>Takes a place in flight when the limit allows one more request at <paramref name="now"/>, or says until when to wait.</summary>
+    /// <summary>Takes a place in flight when the limit allows one more request at <paramref name="now"/> (and says the time it entered it at), or says until when to wait.</summary>
     Task<BudgetAnswer> TryEnterAsync(DateTimeOffset now);
 
-    /// <summary>Gives back a place taken for a request that was not sent.</summary>
+    /// <summary>Gives back a place taken for a request that was not sent (<paramref name="enteredAt"/>: the time its answer said it was entered at).</summary>
     Task ReleaseAsync(DateTimeOffset enteredAt);
 
     /// <summary>Ends a request's place in flight with what its response said about this limit.</summary>

@@ -7,10 +7,18 @@ namespace Kiteflow.Server.Delivery;
 /// Holds one <see cref="RateLimitBudget"/> (the same type a CLI run paces with) for the whole cluster. Reentrant: the
 /// budget is thread-safe, and a caller waiting for the local window must not hold up the others.
 /// </summary>
+/// <remarks>
+/// Until the first answer the budget knows neither the limit nor what the current window has already spent (by the
+/// activations' token checks, by another client, by this server before it restarted), while every destination of the
+/// organization or user asks at once — together far more than one CLI run's concurrency. So one request goes first
+/// and the others wait for its answer (they look again every 100 ms); from then on the budget paces them all.
+/// </remarks>
 [Reentrant]
 internal sealed class RateLimitBudgetGrain(TimeProvider time) : Grain, IRateLimitBudgetGrain
 {
     private RateLimitBudget? _budget;
+    private bool _answered;
+    private int _unanswered;
 
     private RateLimitBudget Budget => _budget ??= Create();
 
@@ -30,17 +38,42 @@ internal sealed class RateLimitBudgetGrain(TimeProvider time) : Grain, IRateLimi
         }
     }
 
-    public Task<BudgetAnswer> TryEnterAsync(DateTimeOffset now) =>
-        Task.FromResult(Budget.TryEnter(now, out var hold) ? new BudgetAnswer { Entered = true } : new BudgetAnswer { Until = hold.Until });
+    public Task<BudgetAnswer> TryEnterAsync(DateTimeOffset now)
+    {
+        if (!_answered && _unanswered > 0)
+        {
+            // The first request is still out: wait for what its answer says.
+            return Task.FromResult(new BudgetAnswer());
+        }
+
+        var entry = Budget.TryEnter(now);
+        if (!entry.Entered)
+        {
+            return Task.FromResult(new BudgetAnswer { Until = entry.Hold.Until });
+        }
+
+        if (!_answered)
+        {
+            _unanswered++;
+        }
+
+        return Task.FromResult(new BudgetAnswer { Entered = true, EnteredAt = entry.EnteredAt });
+    }
 
     public Task ReleaseAsync(DateTimeOffset enteredAt)
     {
+        if (!_answered && _unanswered > 0)
+        {
+            _unanswered--;
+        }
+
         Budget.Release(enteredAt);
         return Task.CompletedTask;
     }
 
     public Task CompleteAsync(DateTimeOffset sentAt, BudgetReading reading)
     {
+        _answered = true;
         Budget.Complete(sentAt, new RateLimitReading(reading.Limit, reading.Remaining, reading.ResetSeconds), reading.RefusedSeconds);
         return Task.CompletedTask;
     }

@@ -4,7 +4,6 @@ using System.Text.Json.Nodes;
 using Kiteflow.Core.Planning;
 using Kiteflow.Core.Records;
 using Kiteflow.Delivery.Credentials;
-using Kiteflow.Delivery.Pacing;
 using Kiteflow.Delivery.Sending;
 using Kiteflow.Server.Audit;
 using Kiteflow.Server.Credentials;
@@ -214,10 +213,22 @@ internal static class DestinationPreviewEndpoints
             return Problems.Conflict("The credential cannot be opened", e.Message);
         }
 
+        // A test call spends from the same budgets as every destination of its organization and token user.
+        string budgetUser;
+        try
+        {
+            budgetUser = await services.Delivery.TokenUserAsync(credential, cancellationToken).ConfigureAwait(false);
+        }
+        catch (CredentialException e)
+        {
+            return Problems.Conflict("The credential does not work", e.Message);
+        }
+
         var result = await TestCall.SendAsync(prepared, credential, new TestCallOptions
         {
             Client = services.Clients.CreateClient(KiteflowServer.BuildkiteHttpClient),
-            Budgets = services.Budgets,
+            Budgets = services.Delivery.Budgets(credential.ApiBase),
+            BudgetUser = budgetUser,
             TimeProvider = services.Options.TimeProvider,
         }, cancellationToken).ConfigureAwait(false);
 
@@ -402,8 +413,8 @@ internal static class DestinationPreviewEndpoints
     /// <param name="Options">The clock.</param>
     /// <param name="Loggers">The log.</param>
     /// <param name="Clients">The client for Buildkite (no redirects).</param>
-    /// <param name="Budgets">The rate-limit budgets every delivery and test call of the server shares.</param>
-    internal sealed record TestServices(IKiteflowStore Store, ServerCredentials Credentials, IAuditLog Audit, ServerOptions Options, ILoggerFactory Loggers, IHttpClientFactory Clients, IRateLimitBudgetSource Budgets);
+    /// <param name="Delivery">What deliveries share: the rate-limit budgets of every organization and token user, the token users.</param>
+    internal sealed record TestServices(IKiteflowStore Store, ServerCredentials Credentials, IAuditLog Audit, ServerOptions Options, ILoggerFactory Loggers, IHttpClientFactory Clients, Delivery.DeliveryServices Delivery);
 
     /// <summary>A test call of a saved destination.</summary>
     /// <param name="Record">The offset of the record whose request to send; default the first request.</param>

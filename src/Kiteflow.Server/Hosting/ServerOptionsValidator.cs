@@ -23,13 +23,9 @@ internal sealed class ServerOptionsValidator : IValidateOptions<ServerOptions>
             }
         }
 
-        if (options.Store is { } store && !store.StartsWith("sqlite:", StringComparison.Ordinal))
+        if (options.Store is { } store && !StoreLocation.TryParse(store, out _, out var storeProblem))
         {
-            problems.Add($"--store: '{store}' is not a store this Kiteflow knows; use sqlite:PATH (e.g. sqlite:/var/lib/kiteflow/kiteflow.db).");
-        }
-        else if (options.Store is { } sqlite && sqlite.Length == "sqlite:".Length)
-        {
-            problems.Add("--store: sqlite: needs a path, e.g. sqlite:/var/lib/kiteflow/kiteflow.db.");
+            problems.Add(storeProblem);
         }
 
         if (options.AdminPassword is { Length: > 0 and < 8 })

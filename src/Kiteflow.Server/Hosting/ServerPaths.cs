@@ -8,7 +8,9 @@ internal sealed class ServerPaths
     public ServerPaths(ServerOptions options)
     {
         DataDirectory = Path.GetFullPath(options.DataDirectory ?? CredentialStore.DefaultDirectory(options.Environment));
-        StorePath = options.Store is { } store ? Path.GetFullPath(store["sqlite:".Length..]) : Path.Combine(DataDirectory, "kiteflow.db");
+        Store = options.Store is { } store
+            ? StoreLocation.TryParse(store, out var location, out var problem) ? location : throw new ArgumentException(problem, nameof(options))
+            : StoreLocation.Default(DataDirectory);
         KeyFile = Path.Combine(DataDirectory, CredentialStore.KeyFileName);
         SessionKeys = Path.Combine(DataDirectory, "session-keys");
     }
@@ -16,8 +18,8 @@ internal sealed class ServerPaths
     /// <summary>The data folder (0700).</summary>
     public string DataDirectory { get; }
 
-    /// <summary>The SQLite file.</summary>
-    public string StorePath { get; }
+    /// <summary>The store: a SQLite file (by default in the data folder) or a PostgreSQL database.</summary>
+    public StoreLocation Store { get; }
 
     /// <summary>The master key file, shared with <c>kiteflow credentials</c>.</summary>
     public string KeyFile { get; }

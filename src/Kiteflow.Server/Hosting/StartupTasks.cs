@@ -11,7 +11,8 @@ namespace Kiteflow.Server.Hosting;
 
 /// <summary>
 /// What must be true before the server takes requests, run before it starts listening: the store migrated, the first
-/// user created (its password printed once), the embedded sandbox started and its credential pointed at it.
+/// user created (its password printed once), the embedded sandbox started and its credential pointed at it, and — with
+/// <see cref="ServerOptions.SeedExample"/> — the seeded example added to a store without datasets.
 /// On stop: the sandbox stops after the server has stopped taking requests.
 /// </summary>
 internal sealed class StartupTasks(
@@ -20,6 +21,7 @@ internal sealed class StartupTasks(
     ServerCredentials credentials,
     EmbeddedSandbox sandbox,
     IAuditLog audit,
+    ExampleSeed example,
     ILogger<StartupTasks> logger) : IHostedLifecycleService
 {
     public const string AdminName = "admin";
@@ -33,6 +35,11 @@ internal sealed class StartupTasks(
         {
             await sandbox.StartAsync(options.Sandbox, cancellationToken).ConfigureAwait(false);
             await KeepSandboxCredentialAsync(sandbox.Server!.BaseAddress, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (options.SeedExample)
+        {
+            await example.SeedAsync(cancellationToken).ConfigureAwait(false);
         }
     }
 

@@ -16,6 +16,12 @@ internal static partial class Log
     [LoggerMessage(1003, LogLevel.Warning, "The embedded sandbox's credential could not be kept: {Reason}")]
     public static partial void SandboxCredentialSkipped(ILogger logger, string reason);
 
+    [LoggerMessage(1004, LogLevel.Information, "Seeded the example: the dataset '{Dataset}' ({Records} records) and the draft destinations '{First}' and '{Second}' on the sandbox credential; activate '{First}', then '{Second}'")]
+    public static partial void ExampleSeeded(ILogger logger, string dataset, long records, string first, string second);
+
+    [LoggerMessage(1005, LogLevel.Warning, "The example was not added: {Reason}")]
+    public static partial void ExampleSkipped(ILogger logger, string reason);
+
     [LoggerMessage(1100, LogLevel.Information, "User '{User}' logged in from {Address}")]
     public static partial void LoginSucceeded(ILogger logger, string user, string address);
 

@@ -144,8 +144,35 @@ public sealed class PostgresConnectionString
         return new PostgresConnectionString(new NpgsqlConnectionStringBuilder(_value) { Database = database });
     }
 
+    /// <summary>
+    /// The connection as a short <c>postgres://USER@HOST:PORT/DATABASE</c> line for logs and health reports: no password,
+    /// no other setting.
+    /// </summary>
+    public string Display => string.Create(
+        CultureInfo.InvariantCulture,
+        $"postgres://{(Username is { Length: > 0 } user ? Uri.EscapeDataString(user) + "@" : string.Empty)}{(Host.Contains(':', StringComparison.Ordinal) && !Host.Contains(',', StringComparison.Ordinal) ? "[" + Host + "]" : Host)}:{Port}/{Uri.EscapeDataString(Database ?? string.Empty)}");
+
     /// <inheritdoc cref="Redacted" />
     public override string ToString() => Redacted;
+
+    /// <summary>
+    /// <paramref name="text"/> (e.g. a server's error message) with every occurrence of this connection's secrets
+    /// masked: errors reach logs and users, and nothing may repeat the password, not even a server that quotes it.
+    /// </summary>
+    public string Scrub(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var builder = new NpgsqlConnectionStringBuilder(_value);
+        foreach (var secret in new[] { builder.Password, builder.SslPassword })
+        {
+            if (!string.IsNullOrEmpty(secret))
+            {
+                text = text.Replace(secret, Mask, StringComparison.Ordinal).Replace(Uri.EscapeDataString(secret), Mask, StringComparison.Ordinal);
+            }
+        }
+
+        return text;
+    }
 
     private static bool IsUri(string text) =>
         text.StartsWith("postgres://", StringComparison.OrdinalIgnoreCase) ||

@@ -77,29 +77,7 @@ internal sealed class SqliteDeliveryStore(SqliteDatabase database) : IDeliverySt
         ArgumentNullException.ThrowIfNull(counts);
         return database.WriteAsync((connection, transaction) =>
         {
-            var progress = Ensure(connection, transaction, destinationId);
-            var now = StoreTime.Text(at);
-            const string Add = "delivered = delivered + $delivered, rejected = rejected + $rejected, possibly_delivered = possibly_delivered + $possibly, requests = requests + $requests, retries = retries + $retries, rate_limit_waits = rate_limit_waits + $waits";
-            (string, object?)[] deltas = [("$delivered", counts.Delivered), ("$rejected", counts.Rejected), ("$possibly", counts.PossiblyDelivered), ("$requests", counts.Requests), ("$retries", counts.Retries), ("$waits", counts.RateLimitWaits)];
-            Exec(
-                connection,
-                transaction,
-                $"""
-                UPDATE destination_progress SET {Add},
-                    last_error = COALESCE($error, last_error), last_error_at = CASE WHEN $error IS NULL THEN last_error_at ELSE $at END,
-                    cursor = CASE WHEN $to IS NULL THEN cursor ELSE $to END,
-                    claim_from = CASE WHEN $to IS NULL THEN claim_from ELSE NULL END,
-                    claim_to = CASE WHEN $to IS NULL THEN claim_to ELSE NULL END,
-                    claim_settings = CASE WHEN $to IS NULL THEN claim_settings ELSE NULL END,
-                    updated_at = $at
-                WHERE destination_id = $id
-                """,
-                [.. deltas, ("$error", counts.LastError), ("$to", finishedTo), ("$at", now), ("$id", destinationId)]);
-            if (progress.RunId is { } run)
-            {
-                Exec(connection, transaction, $"UPDATE delivery_runs SET {Add}, last_error = COALESCE($error, last_error) WHERE id = $run", [.. deltas, ("$error", counts.LastError), ("$run", run)]);
-            }
-
+            AddCounts(connection, transaction, destinationId, counts, finishedTo, at);
             return Load(connection, transaction, destinationId)!;
         }, cancellationToken);
     }
@@ -203,13 +181,44 @@ internal sealed class SqliteDeliveryStore(SqliteDatabase database) : IDeliverySt
     public async Task<IReadOnlyList<long>> RetryingAsync(long destinationId, int generation, CancellationToken cancellationToken) =>
         await SqliteReads.ListAsync(database, "SELECT record_offset FROM rejected_records WHERE destination_id = $id AND retry_generation = $generation ORDER BY record_offset", r => r.GetInt64(0), cancellationToken, ("$id", destinationId), ("$generation", generation)).ConfigureAwait(false);
 
-    public Task EndRetryAsync(long destinationId, int generation, DateTimeOffset at, CancellationToken cancellationToken) =>
-        database.WriteAsync((connection, transaction) =>
+    public Task EndRetryAsync(long destinationId, int generation, DeliveryCounts counts, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(counts);
+        return database.WriteAsync((connection, transaction) =>
         {
+            AddCounts(connection, transaction, destinationId, counts, finishedTo: null, at);
             Exec(connection, transaction, "DELETE FROM rejected_records WHERE destination_id = $id AND retry_generation = $generation", ("$id", destinationId), ("$generation", generation));
             Exec(connection, transaction, "UPDATE destination_progress SET retry_generation = 0, updated_at = $at WHERE destination_id = $id AND retry_generation = $generation", ("$at", StoreTime.Text(at)), ("$id", destinationId), ("$generation", generation));
             return true;
         }, cancellationToken);
+    }
+
+    /// <summary>Adds <paramref name="counts"/> to the destination's totals and its open run; with <paramref name="finishedTo"/>, moves the cursor there and clears the claim.</summary>
+    private static void AddCounts(SqliteConnection connection, SqliteTransaction transaction, long destinationId, DeliveryCounts counts, long? finishedTo, DateTimeOffset at)
+    {
+        var progress = Ensure(connection, transaction, destinationId);
+        var now = StoreTime.Text(at);
+        const string Add = "delivered = delivered + $delivered, rejected = rejected + $rejected, possibly_delivered = possibly_delivered + $possibly, requests = requests + $requests, retries = retries + $retries, rate_limit_waits = rate_limit_waits + $waits";
+        (string, object?)[] deltas = [("$delivered", counts.Delivered), ("$rejected", counts.Rejected), ("$possibly", counts.PossiblyDelivered), ("$requests", counts.Requests), ("$retries", counts.Retries), ("$waits", counts.RateLimitWaits)];
+        Exec(
+            connection,
+            transaction,
+            $"""
+            UPDATE destination_progress SET {Add},
+                last_error = COALESCE($error, last_error), last_error_at = CASE WHEN $error IS NULL THEN last_error_at ELSE $at END,
+                cursor = CASE WHEN $to IS NULL THEN cursor ELSE $to END,
+                claim_from = CASE WHEN $to IS NULL THEN claim_from ELSE NULL END,
+                claim_to = CASE WHEN $to IS NULL THEN claim_to ELSE NULL END,
+                claim_settings = CASE WHEN $to IS NULL THEN claim_settings ELSE NULL END,
+                updated_at = $at
+            WHERE destination_id = $id
+            """,
+            [.. deltas, ("$error", counts.LastError), ("$to", finishedTo), ("$at", now), ("$id", destinationId)]);
+        if (progress.RunId is { } run)
+        {
+            Exec(connection, transaction, $"UPDATE delivery_runs SET {Add}, last_error = COALESCE($error, last_error) WHERE id = $run", [.. deltas, ("$error", counts.LastError), ("$run", run)]);
+        }
+    }
 
     private static DestinationProgress Ensure(SqliteConnection connection, SqliteTransaction transaction, long destinationId)
     {

@@ -70,6 +70,11 @@ public interface IDeliveryStore
     /// <summary>The offsets a retry generation is sending again.</summary>
     Task<IReadOnlyList<long>> RetryingAsync(long destinationId, int generation, CancellationToken cancellationToken);
 
-    /// <summary>Ends a retry: rows still marked by it (their records were delivered this time) are removed; the progress names no retry.</summary>
-    Task EndRetryAsync(long destinationId, int generation, DateTimeOffset at, CancellationToken cancellationToken);
+    /// <summary>
+    /// Ends a retry that went through all its records, in one transaction: what it did (<paramref name="counts"/>) is
+    /// added to the totals and the open run, rows still marked by it (their records were delivered this time) are
+    /// removed, and the progress names no retry. One transaction, so that a crash never leaves the counts added and the
+    /// retry open: the retry run again would count its records a second time.
+    /// </summary>
+    Task EndRetryAsync(long destinationId, int generation, DeliveryCounts counts, DateTimeOffset at, CancellationToken cancellationToken);
 }

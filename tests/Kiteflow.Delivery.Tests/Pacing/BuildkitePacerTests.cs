@@ -221,6 +221,57 @@ public sealed class BuildkitePacerTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task AcquireAsync_ProbeAnsweredWithoutRateLimitHeaders_ItsCallCountsInTheNextWindow()
+    {
+        // 10 calls a window, none left, reset in 5 s: the window resets after 4 s and by 5 s.
+        await AnswerAsync(Acme, Headers(organization: (200, 150, 60), user: (10, 0, 5)));
+
+        // The probe goes at 4.5 s and is answered by the next window, through a proxy that strips the headers.
+        var probe = _pacer.AcquireAsync(Acme, CancellationToken.None).AsTask();
+        Assert.False(probe.IsCompleted);
+        _time.Advance(TimeSpan.FromSeconds(4.6));
+        await using (var lease = await probe.WaitAsync(Patience))
+        {
+            await lease.ObserveAsync(default);
+        }
+
+        // The next window has 9 calls left, not 10: a tenth request would be refused.
+        _time.Advance(TimeSpan.FromSeconds(0.5));
+        Assert.Equal(9, await GoAtOnceAsync(_pacer, 11));
+    }
+
+    [Fact]
+    public async Task AcquireAsync_ClockReadBeforeAnotherRequestBeganTheWindow_ItsAnswerIsHeardInThatWindow()
+    {
+        using var budgets = new RateLimitBudgets(_time, organizationPerMinute: 200, userPerMinute: 2);
+        var source = new HeldOrganizations(budgets);
+        await using var pacer = new BuildkitePacer(source, "me", organizationCap: null, userCap: null, _time);
+        await using (var first = await pacer.AcquireAsync(Acme, CancellationToken.None))
+        {
+            // The user's 1-second window is spent: it resets by 1 s.
+            await first.ObserveAsync(Headers(organization: (200, 150, 60), user: (10, 0, 1)));
+        }
+
+        // One request reads the clock at 0.2 s and is held up on its way to the user's budget.
+        _time.Advance(TimeSpan.FromSeconds(0.2));
+        var gate = source.HoldNext();
+        var late = pacer.AcquireAsync(Acme, CancellationToken.None).AsTask();
+        Assert.False(late.IsCompleted);
+
+        // Another, at 1.1 s, begins the user's new window; then the first gets there, is let through and counted
+        // in that window: its answer says 8 left, and the other is still in flight.
+        _time.Advance(TimeSpan.FromSeconds(0.9));
+        await using var fresh = await pacer.AcquireAsync(Acme, CancellationToken.None).AsTask().WaitAsync(Patience);
+        gate.SetResult();
+        await using (var lateLease = await late.WaitAsync(Patience))
+        {
+            await lateLease.ObserveAsync(Headers(organization: (200, 148, 60), user: (10, 8, 1)));
+        }
+
+        Assert.Equal(7, await GoAtOnceAsync(pacer, 11));
+    }
+
+    [Fact]
     public async Task AcquireAsync_UserCap_HoldsThoughTheServerAllowsMore()
     {
         await using var capped = new BuildkitePacer(_budgets, "me", organizationCap: null, userCap: 2, _time);
@@ -267,7 +318,64 @@ public sealed class BuildkitePacerTests : IAsyncDisposable
         await lease.ObserveAsync(headers);
     }
 
+    /// <summary>How many of <paramref name="attempts"/> requests <paramref name="pacer"/> lets through at once (they stay in flight).</summary>
+    private static async Task<int> GoAtOnceAsync(BuildkitePacer pacer, int attempts)
+    {
+        var went = 0;
+        for (var i = 0; i < attempts; i++)
+        {
+            var next = pacer.AcquireAsync(Acme, CancellationToken.None);
+            if (!next.IsCompleted)
+            {
+                return went;
+            }
+
+            await next;
+            went++;
+        }
+
+        return went;
+    }
+
     private static RateLimitHeaders Headers((int Limit, int Remaining, int Reset) organization, (int Limit, int Remaining, int Reset) user) => new(
         new RateLimitReading(organization.Limit, organization.Remaining, organization.Reset),
         new RateLimitReading(user.Limit, user.Remaining, user.Reset));
+
+    /// <summary>The process's budgets, with a way to hold the next request up at its organization's budget (as a stalled thread or a queued message would).</summary>
+    private sealed class HeldOrganizations(RateLimitBudgets budgets) : IRateLimitBudgetSource
+    {
+        private TaskCompletionSource? _next;
+
+        /// <summary>Holds the next request that asks the organization's budget until the returned source is set.</summary>
+        public TaskCompletionSource HoldNext() => _next = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public IRateLimitBudget Organization(string slug) => new Held(this, budgets.Organization(slug));
+
+        public IRateLimitBudget User(string key) => budgets.User(key);
+
+        private sealed class Held(HeldOrganizations source, IRateLimitBudget budget) : IRateLimitBudget
+        {
+            public RateLimitScope Scope => budget.Scope;
+
+            public string Key => budget.Key;
+
+            public ValueTask<bool> TryTakeLocalAsync(CancellationToken cancellationToken) => budget.TryTakeLocalAsync(cancellationToken);
+
+            public Task WaitForLocalAsync(CancellationToken cancellationToken) => budget.WaitForLocalAsync(cancellationToken);
+
+            public async ValueTask<RateLimitEntry> TryEnterAsync(DateTimeOffset now, CancellationToken cancellationToken)
+            {
+                if (Interlocked.Exchange(ref source._next, null) is { } held)
+                {
+                    await held.Task.WaitAsync(cancellationToken);
+                }
+
+                return await budget.TryEnterAsync(now, cancellationToken);
+            }
+
+            public ValueTask ReleaseAsync(DateTimeOffset enteredAt) => budget.ReleaseAsync(enteredAt);
+
+            public ValueTask CompleteAsync(DateTimeOffset sentAt, RateLimitReading reading, int? refusedSeconds) => budget.CompleteAsync(sentAt, reading, refusedSeconds);
+        }
+    }
 }

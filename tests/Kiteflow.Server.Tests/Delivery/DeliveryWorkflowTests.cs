@@ -135,6 +135,37 @@ public sealed class DeliveryWorkflowTests : IAsyncLifetime
         Assert.Empty((await _client.GetFromJsonAsync<JsonNode>("/api/v1/destinations/retried/rejected"))!["items"]!.AsArray());
     }
 
+    /// <summary>
+    /// A pause that comes in the middle of a stretch, with calls in flight: they are answered and recorded, and the
+    /// resumed destination sends only the rest. Each record counts once in the status, though the resumed run settles
+    /// the stretch's earlier records again from the ledger.
+    /// </summary>
+    [Fact]
+    public async Task Pause_MidStretchWithCallsInFlight_Resume_EachRecordOneBuild_CountedOnce()
+    {
+        var sandbox = _server.Service<EmbeddedSandbox>().Server!;
+        sandbox.SetFaults([new Kiteflow.Sandbox.SandboxFaultRule { Method = "POST", Path = "/v2/organizations/*/pipelines/*/builds", Action = Kiteflow.Sandbox.SandboxFaultAction.Delay, DelayMs = 300 }]);
+        await CreateDatasetAsync("midway");
+        await UploadAsync("midway", Records(0, 40));
+        await CreateDestinationAsync("midway", "midway", TriggerBuilds);
+        Assert.Equal(HttpStatusCode.OK, (await _client.PostAsJsonAsync("/api/v1/destinations/midway/activate", new { })).StatusCode);
+        await Eventually.UntilAsync(() => Builds().Count >= 6, "some builds");
+
+        Assert.Equal(HttpStatusCode.OK, (await _client.PostAsJsonAsync("/api/v1/destinations/midway/pause", new { })).StatusCode);
+        var paused = await Status("midway");
+        var builtWhilePausing = Builds().Count;
+        Assert.InRange(builtWhilePausing, 6, 39);
+        Assert.Equal(0L, (long)paused["cursor"]!);
+
+        sandbox.ClearFaults();
+        Assert.Equal(HttpStatusCode.OK, (await _client.PostAsJsonAsync("/api/v1/destinations/midway/resume", new { })).StatusCode);
+        var status = await Eventually.WaitForAsync(() => Status("midway"), s => (long)s["lag"]! == 0);
+
+        Assert.Equal(40, Builds().Count);
+        Assert.Equal(40, Builds().Select(b => (string)b["commit"]!).Distinct().Count());
+        Assert.Equal((40L, 0L, 0L), ((long)status["delivered"]!, (long)status["rejected"]!, (long)status["possiblyDelivered"]!));
+    }
+
     private async Task<string> CreateDatasetAsync(string name)
     {
         var response = await _client.PostAsJsonAsync("/api/v1/datasets", new { name });

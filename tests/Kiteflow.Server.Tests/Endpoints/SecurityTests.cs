@@ -20,7 +20,7 @@ public sealed class SecurityTests : IAsyncLifetime
         var endpoints = _server.App.Services.GetServices<EndpointDataSource>().SelectMany(s => s.Endpoints).OfType<RouteEndpoint>().ToList();
         using var client = new HttpClient(new SocketsHttpHandler { UseCookies = false, AllowAutoRedirect = false }) { BaseAddress = _server.BaseAddress };
         var open = new List<string>();
-        var checkedCount = 0;
+        var checkedEndpoints = new List<string>();
         foreach (var endpoint in endpoints)
         {
             var methods = endpoint.Metadata.GetMetadata<Microsoft.AspNetCore.Routing.HttpMethodMetadata>()?.HttpMethods ?? ["GET"];
@@ -34,7 +34,7 @@ public sealed class SecurityTests : IAsyncLifetime
             {
                 using var request = new HttpRequestMessage(new HttpMethod(method), path) { Content = method is "GET" or "DELETE" ? null : JsonContent.Create(new { }) };
                 using var response = await client.SendAsync(request);
-                checkedCount++;
+                checkedEndpoints.Add($"{method} {path}");
 
                 // A page of the web UI sends a browser to the login page instead of answering 401.
                 var toLogin = response.StatusCode == HttpStatusCode.Redirect && response.Headers.Location!.OriginalString.StartsWith("/login", StringComparison.Ordinal);
@@ -45,7 +45,15 @@ public sealed class SecurityTests : IAsyncLifetime
             }
         }
 
-        Assert.True(checkedCount > 25, $"only {checkedCount} endpoints found");
+        Assert.True(checkedEndpoints.Count > 25, $"only {checkedEndpoints.Count} endpoints found");
+
+        // Delivery's endpoints are among those checked (the list is every mapped endpoint, so this guards the enumeration).
+        foreach (var delivery in (string[])["POST activate", "POST pause", "POST resume", "GET status", "GET runs", "GET rejected", "POST rejected/retry"])
+        {
+            var (method, action) = (delivery.Split(' ')[0], delivery.Split(' ')[1]);
+            Assert.Contains($"{method} /api/v1/destinations/x/{action}", checkedEndpoints);
+        }
+
         // Logging in answers 400 to an empty body; ingest answers 401 without its dataset's key (tested in IngestTests).
         // The UI's login page, its icon and its assets (styles and scripts, no data) are served to anyone.
         Assert.Equal(["GET /favicon.ico → 302", "GET /healthz → 200", "GET /login → 200", "GET /ui/x/x → 404", "POST /api/v1/session → 400"], open.Order(StringComparer.Ordinal));

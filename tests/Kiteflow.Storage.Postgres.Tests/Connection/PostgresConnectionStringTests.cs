@@ -84,4 +84,25 @@ public sealed class PostgresConnectionStringTests
         Assert.Equal(5433, parsed.Port);
         Assert.Equal(Secret, new NpgsqlConnectionStringBuilder(parsed.ToNpgsqlConnectionString()).Password);
     }
+
+    [Theory]
+    [InlineData($"postgres://kite%20flow:{Secret}@db.example:5433/kite?sslmode=require", "postgres://kite%20flow@db.example:5433/kite")]
+    [InlineData($"Host=::1;Username=kiteflow;Password={Secret};Database=k", "postgres://kiteflow@[::1]:5432/k")]
+    [InlineData("Host=db", "postgres://db:5432/")]
+    public void Display_IsUserHostPortDatabase_WithoutThePassword(string value, string expected)
+    {
+        Assert.Equal(expected, PostgresConnectionString.Parse(value).Display);
+    }
+
+    [Fact]
+    public void Scrub_MasksThePasswordPlainAndUriEscaped()
+    {
+        const string password = "p@ss/w:rd";
+        var parsed = PostgresConnectionString.Parse($"Host=db;Username=kiteflow;Password={password}");
+
+        var scrubbed = parsed.Scrub($"the server said: {password} and {Uri.EscapeDataString(password)} and nothing else");
+
+        Assert.Equal($"the server said: {PostgresConnectionString.Mask} and {PostgresConnectionString.Mask} and nothing else", scrubbed);
+        Assert.Equal("no secret here", PostgresConnectionString.Parse("Host=db").Scrub("no secret here"));
+    }
 }

@@ -1,7 +1,6 @@
 using Kiteflow.Delivery.Ledger;
-using Kiteflow.Storage;
 
-namespace Kiteflow.Server.Tests.Storage;
+namespace Kiteflow.Storage.Tests;
 
 /// <summary>
 /// The delivery side of the store contract: ledger, progress (cursor and claims), runs, and records not delivered
@@ -126,14 +125,129 @@ public abstract class DeliveryStoreContractTests : IAsyncLifetime
 
         // Record 2 fails again during the retry: its row is written afresh and outlives the retry.
         await Delivery.PutRejectedAsync(4, [Rejected(2, "http") with { Message = "still refused" }], CancellationToken.None);
-        await Delivery.EndRetryAsync(4, 1, At, CancellationToken.None);
+        var before = (await Delivery.GetProgressAsync(4, CancellationToken.None)).Totals;
+        await Delivery.EndRetryAsync(4, 1, new DeliveryCounts(1, 1, 0, 3, 1, 0), At, CancellationToken.None);
 
         var left = await Delivery.ListRejectedAsync(4, -1, 10, CancellationToken.None);
         Assert.Equal([2L, 3L], left.Items.Select(r => r.Offset));
         Assert.Equal("still refused", left.Items[0].Message);
-        Assert.Equal(0, (await Delivery.GetProgressAsync(4, CancellationToken.None)).RetryGeneration);
+        var ended = await Delivery.GetProgressAsync(4, CancellationToken.None);
+        Assert.Equal(0, ended.RetryGeneration);
+
+        // What the retry did is counted in the same transaction that ends it.
+        Assert.Equal((before.Delivered + 1, before.Requests + 3), (ended.Totals.Delivered, ended.Totals.Requests));
         Assert.Equal([3L], await Delivery.BeginRetryAsync(4, [3], includePossiblyDelivered: true, At, CancellationToken.None));
         Assert.Equal(2, (await Delivery.GetProgressAsync(4, CancellationToken.None)).LastRetryGeneration);
+    }
+
+    [Fact]
+    public async Task StartRun_WhileARunIsOpen_EndsItAsSuperseded()
+    {
+        await Delivery.StartRunAsync(5, cursor: null, "activate", At, CancellationToken.None);
+        var second = await Delivery.StartRunAsync(5, cursor: null, "restart", At.AddMinutes(1), CancellationToken.None);
+
+        var runs = await Delivery.ListRunsAsync(5, 10, CancellationToken.None);
+        Assert.Equal([("restart", (string?)null), ("activate", "superseded")], runs.Select(r => (r.Reason, r.EndReason)));
+        Assert.Equal(runs[0].Id, second.RunId);
+
+        await Delivery.EndRunAsync(5, "pause", At.AddMinutes(2), CancellationToken.None);
+        Assert.Null((await Delivery.GetProgressAsync(5, CancellationToken.None)).RunId);
+        Assert.Equal("pause", (await Delivery.ListRunsAsync(5, 1, CancellationToken.None))[0].EndReason);
+    }
+
+    [Fact]
+    public async Task Claim_ManyClaimersOfOneDestinationAtOnce_EachStretchIsClaimedByOne()
+    {
+        const int claimers = 4, stretches = 40;
+        var claimed = new System.Collections.Concurrent.ConcurrentBag<(int Claimer, long From)>();
+        var refused = 0;
+
+        // Every claimer tries every stretch: whoever comes first claims and finishes it, every other is refused, late or not.
+        await Task.WhenAll(Enumerable.Range(0, claimers).Select(c => Task.Run(async () =>
+        {
+            for (long from = 0; from < stretches; from++)
+            {
+                try
+                {
+                    await Delivery.ClaimAsync(8, from, from + 1, "{}", At, CancellationToken.None);
+                    claimed.Add((c, from));
+                    await Delivery.FinishAsync(8, new DeliveryCounts(1, 0, 0, 1, 0, 0), from + 1, At, CancellationToken.None);
+                }
+                catch (StoreConflictException)
+                {
+                    Interlocked.Increment(ref refused);
+                    while ((await Delivery.GetProgressAsync(8, CancellationToken.None)).Cursor <= from)
+                    {
+                        await Task.Yield();
+                    }
+                }
+            }
+        })));
+
+        Assert.Equal(Enumerable.Range(0, stretches).Select(i => (long)i), claimed.Select(c => c.From).Order());
+        Assert.Equal((claimers - 1) * stretches, refused);
+        var progress = await Delivery.GetProgressAsync(8, CancellationToken.None);
+        Assert.Equal((stretches, (long?)null, (long)stretches), (progress.Cursor, progress.ClaimFrom, progress.Totals.Delivered));
+    }
+
+    [Fact]
+    public async Task Ledger_ManyWritesWithoutWaiting_AreAppliedInOrder_TheLastOfEachBatchWins()
+    {
+        // Each batch goes pending, in flight, then settled, without waiting, as a run's writes do; then a flush.
+        for (var first = 0; first < 300; first++)
+        {
+            await Delivery.Ledger.WriteAsync(Entry("order", first, BatchState.Pending, [first]), durable: false, CancellationToken.None);
+            await Delivery.Ledger.WriteAsync(Entry("order", first, BatchState.InFlight, [first]) with { Attempts = 2 }, durable: false, CancellationToken.None);
+            var settled = first % 3 == 0 ? BatchState.Rejected : BatchState.Delivered;
+            await Delivery.Ledger.WriteAsync(Entry("order", first, settled, [first, first + 1000]) with { Attempts = 3, Status = settled == BatchState.Rejected ? 422 : 201 }, durable: false, CancellationToken.None);
+        }
+
+        await Delivery.Ledger.FlushAsync(CancellationToken.None);
+
+        Assert.Equal(300, await Delivery.Ledger.CountAsync("order", CancellationToken.None));
+        foreach (var first in new[] { 0, 1, 2, 150, 299 })
+        {
+            var entry = (await Delivery.Ledger.FindAsync("order", first, CancellationToken.None))!;
+            Assert.Equal((first % 3 == 0 ? BatchState.Rejected : BatchState.Delivered, 3, first % 3 == 0 ? 422 : 201), (entry.State, entry.Attempts, entry.Status));
+            Assert.Equal([first, first + 1000L], entry.Positions);
+        }
+    }
+
+    [Fact]
+    public async Task Ledger_Generation_CountsOnlyTheRunsOwnRestarts_WhateverTheOtherRunsAreCalled()
+    {
+        string[] runs = ["d1", "d1.r1", "d10", "D1", "d1 "];
+        foreach (var run in runs)
+        {
+            await Delivery.Ledger.WriteAsync(Entry(run, 0, BatchState.Delivered, [0]), durable: true, CancellationToken.None);
+        }
+
+        await Delivery.Ledger.RestartAsync("d1", resendDelivered: true, lookUpPossiblyDelivered: false, CancellationToken.None);
+        await Delivery.Ledger.RestartAsync("d1", resendDelivered: true, lookUpPossiblyDelivered: false, CancellationToken.None);
+        await Delivery.Ledger.RestartAsync("d1.r1", resendDelivered: true, lookUpPossiblyDelivered: false, CancellationToken.None);
+        await Delivery.Ledger.RestartAsync("d10", resendDelivered: true, lookUpPossiblyDelivered: false, CancellationToken.None);
+
+        var generations = await Task.WhenAll(runs.Select(r => Delivery.Ledger.GenerationAsync(r, CancellationToken.None)));
+        var counts = await Task.WhenAll(runs.Select(r => Delivery.Ledger.CountAsync(r, CancellationToken.None)));
+        Assert.Equal(new[] { 2, 1, 1, 0, 0 }, generations);
+        Assert.Equal(new[] { 0L, 0L, 0L, 1L, 1L }, counts);
+    }
+
+    [Fact]
+    public async Task Text_WithANulCharacter_IsKeptWithTheRestOfIt()
+    {
+        // Buildkite's answer (or a proxy's) may carry U+0000, which some databases cannot hold as text: the write must
+        // not fail, and the rest of the text must stay.
+        const string response = "<html>\0bad gateway</html>";
+        await Delivery.PutRejectedAsync(6, [Rejected(1, "http") with { Response = response, Message = "refused\0" }], CancellationToken.None);
+        await Delivery.Ledger.WriteAsync(Entry("nul", 1, BatchState.Rejected, [1]) with { Response = response }, durable: true, CancellationToken.None);
+        await Delivery.FinishAsync(6, DeliveryCounts.Zero with { LastError = "502\0" }, null, At, CancellationToken.None);
+
+        var row = Assert.Single((await Delivery.ListRejectedAsync(6, -1, 10, CancellationToken.None)).Items);
+        Assert.Contains(row.Response, KeptOrReplaced(response));
+        Assert.Contains(row.Message, KeptOrReplaced("refused\0"));
+        Assert.Contains((await Delivery.Ledger.FindAsync("nul", 1, CancellationToken.None))!.Response, KeptOrReplaced(response));
+        Assert.Contains((await Delivery.GetProgressAsync(6, CancellationToken.None)).LastError, KeptOrReplaced("502\0"));
     }
 
     private static LedgerEntry Entry(string run, long first, BatchState state, long[] positions) => new()
@@ -146,6 +260,8 @@ public abstract class DeliveryStoreContractTests : IAsyncLifetime
         DeliveryId = $"kf-{first}",
         UpdatedAt = At,
     };
+
+    private static string[] KeptOrReplaced(string text) => [text, text.Replace('\0', '\uFFFD')];
 
     private static NewRejectedRecord Rejected(long offset, string stage, bool possibly = false) =>
         new(offset, stage, $"{stage} problem", stage == "http" ? 422 : null, stage == "http" ? """{"message":"Validation Failed"}""" : null, possibly, Retryable: false, At);

@@ -1,15 +1,14 @@
 using System.Text;
-using Kiteflow.Storage;
 
-namespace Kiteflow.Server.Tests.Storage;
+namespace Kiteflow.Storage.Tests;
 
 /// <summary>
-/// What every store must do, whatever its database. A store project adds a subclass that says how to open a fresh
-/// store (SQLite today; PostgreSQL runs the same suite later).
+/// What every store must do, whatever its database. Each store has a subclass that says how to open a fresh store:
+/// <see cref="SqliteKiteflowStoreTests"/> (a real file) and <see cref="PostgresKiteflowStoreTests"/> (a real server).
 /// </summary>
 public abstract class KiteflowStoreContractTests : IAsyncLifetime
 {
-    private static readonly DateTimeOffset At = new(2026, 1, 2, 3, 4, 5, TimeSpan.Zero);
+    protected static readonly DateTimeOffset At = new(2026, 1, 2, 3, 4, 5, TimeSpan.Zero);
 
     protected IKiteflowStore Store { get; private set; } = null!;
 
@@ -213,11 +212,154 @@ public abstract class KiteflowStoreContractTests : IAsyncLifetime
         Assert.Equal(["n4", "n2", "n0"], datasets.Items.Select(e => e.ResourceName));
     }
 
-    private Task<DatasetRow> NewDatasetAsync(string name) =>
+    [Fact]
+    public async Task AppendAsync_SeveralAppendersAtOnce_OffsetsAreDenseAndEachRecordIsStoredOnce()
+    {
+        const int appenders = 8, batches = 10, size = 25;
+        var dataset = await NewDatasetAsync("concurrent");
+        var go = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        var running = Enumerable.Range(0, appenders).Select(a => Task.Run(async () =>
+        {
+            await go.Task;
+            var mine = new List<(AppendResult Result, string[] Records)>();
+            for (var b = 0; b < batches; b++)
+            {
+                string[] records = [.. Enumerable.Range(0, size).Select(i => $"{{\"a\":{a},\"b\":{b},\"i\":{i}}}")];
+                mine.Add((await Store.Datasets.AppendAsync(dataset.Id, Texts(records), CancellationToken.None), records));
+            }
+
+            return mine;
+        })).ToList();
+        go.SetResult();
+        var appends = (await Task.WhenAll(running)).SelectMany(a => a).ToList();
+
+        var stored = await ReadAllAsync(dataset.Id);
+        var total = appenders * batches * size;
+        Assert.Equal(Enumerable.Range(0, total).Select(i => (long)i), stored.Select(r => r.Offset));
+        Assert.Equal(appends.SelectMany(a => a.Records).Order(StringComparer.Ordinal), stored.Select(Text).Order(StringComparer.Ordinal));
+        foreach (var (result, records) in appends)
+        {
+            Assert.False(result.Replayed);
+            Assert.Equal(records, stored.Skip((int)result.FirstOffset).Take(result.Count).Select(Text));
+        }
+
+        Assert.Equal(total, (await Store.Datasets.GetByIdAsync(dataset.Id, CancellationToken.None))!.RecordCount);
+    }
+
+    [Fact]
+    public async Task AppendAsync_OneIdempotencyKeyRepeatedAtOnce_AppendsOnce()
+    {
+        const int repeats = 8;
+        var dataset = await NewDatasetAsync("same-key");
+        await Store.Datasets.AppendAsync(dataset.Id, Batch(0, 3), CancellationToken.None);
+        var go = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        var running = Enumerable.Range(0, repeats).Select(r => Task.Run(async () =>
+        {
+            await go.Task;
+            return await Store.Datasets.AppendAsync(dataset.Id, Batch(3, 5, key: "retried", response: $"{{\"r\":{r}}}"), CancellationToken.None);
+        })).ToList();
+        go.SetResult();
+        var results = await Task.WhenAll(running);
+
+        Assert.Single(results, r => !r.Replayed);
+        Assert.All(results, r => Assert.Equal((3L, 5), (r.FirstOffset, r.Count)));
+        Assert.NotNull(Assert.Single(results.Where(r => r.Replayed).Select(r => r.IdempotentResponse).Distinct()));
+        Assert.Equal(8, (await Store.Datasets.GetByIdAsync(dataset.Id, CancellationToken.None))!.RecordCount);
+        Assert.Equal(8, (await ReadAllAsync(dataset.Id)).Count);
+    }
+
+    [Fact]
+    public async Task AppendAsync_KeepsEachRecordsTextExactly()
+    {
+        var dataset = await NewDatasetAsync("exact");
+        string[] texts =
+        [
+            "{\"n\":1.0,\"big\":123456789012345678901234567890.000,\"e\":1E+2,\"neg\":-0}",
+            "{\"dup\":1,\"dup\":2,\"z\":null,\"a\":[]}",
+            "{\"s\":\"caf\u00e9 \u2603 \ud83c\udf89\",\"raw\":\"é ☃ 🎉\",\"nul\":\"\\u0000\"}",
+        ];
+
+        await Store.Datasets.AppendAsync(dataset.Id, Texts(texts), CancellationToken.None);
+
+        Assert.Equal(texts, (await ReadAllAsync(dataset.Id)).Select(Text));
+    }
+
+    [Fact]
+    public async Task AppendAsync_ToADeletedDataset_IsNotFound()
+    {
+        var dataset = await NewDatasetAsync("gone");
+        Assert.True(await Store.Datasets.DeleteAsync(dataset.Id, CancellationToken.None));
+
+        var gone = await Assert.ThrowsAsync<StoreConflictException>(() => Store.Datasets.AppendAsync(dataset.Id, Batch(0, 1), CancellationToken.None));
+
+        Assert.Equal(StoreConflict.NotFound, gone.Conflict);
+        Assert.False(await Store.Datasets.DeleteAsync(dataset.Id, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task AppendAsync_SchemaDeltaNamingAPathTwice_MergesBothIntoOnePath()
+    {
+        var dataset = await NewDatasetAsync("twice");
+
+        await Store.Datasets.AppendAsync(dataset.Id, new RecordBatch
+        {
+            Records = [Encoding.UTF8.GetBytes("{\"a\":1}"), Encoding.UTF8.GetBytes("{\"b\":\"x\",\"a\":\"y\"}")],
+            Schema = new SchemaDelta([new SchemaPath("a", JsonTypes.Number, 1), new SchemaPath("b", JsonTypes.String, 1), new SchemaPath("a", JsonTypes.String, 1)]),
+            At = At,
+        }, CancellationToken.None);
+
+        var schema = await Store.Datasets.GetSchemaAsync(dataset.Id, CancellationToken.None);
+        Assert.Equal([("a", JsonTypes.Number | JsonTypes.String, 2L), ("b", JsonTypes.String, 1L)], schema.Select(p => (p.Path, p.Types, p.Records)));
+    }
+
+    [Fact]
+    public async Task Lists_SortNamesByteWise_WhateverTheDatabaseLocale()
+    {
+        string[] names = ["b", "B", "a", "_x", "Z", "\u00e9"];
+        var credential = await NewCredentialAsync("cred");
+        foreach (var name in names)
+        {
+            var dataset = await NewDatasetAsync(name);
+            await NewCredentialAsync("c" + name);
+            await Store.Destinations.CreateAsync(new NewDestination(name, dataset.Id, credential.Id, "{}", At), CancellationToken.None);
+        }
+
+        string[] byteWise = ["B", "Z", "_x", "a", "b", "\u00e9"];
+        Assert.Equal(byteWise, (await Store.Datasets.ListAsync(CancellationToken.None)).Select(d => d.Name));
+        Assert.Equal(byteWise, (await Store.Destinations.ListAsync(null, CancellationToken.None)).Select(d => d.Name));
+        Assert.Equal(byteWise, (await Store.Destinations.ListAsync(DestinationState.Draft, CancellationToken.None)).Select(d => d.Name));
+        Assert.Equal(names.Select(n => "c" + n).Append("cred").Order(StringComparer.Ordinal), (await Store.Credentials.ListAsync(CancellationToken.None)).Select(c => c.Name));
+    }
+
+    protected Task<DatasetRow> NewDatasetAsync(string name) =>
         Store.Datasets.CreateAsync(new NewDataset(name, DatasetSource.Upload, new IngestKeySettings("hash-" + name, "kfi_" + name, false), At), CancellationToken.None);
 
-    private Task<CredentialRow> NewCredentialAsync(string name) =>
+    protected Task<CredentialRow> NewCredentialAsync(string name) =>
         Store.Credentials.CreateAsync(new NewCredential(name, CredentialKind.Buildkite, "https://api.buildkite.com", new SealedSecret("key-id", [1, 2, 3], [4, 5, 6, 7], [8]), At), CancellationToken.None);
+
+    /// <summary>Every record of a dataset, read a page at a time.</summary>
+    protected async Task<List<StoredRecord>> ReadAllAsync(long datasetId)
+    {
+        var all = new List<StoredRecord>();
+        IReadOnlyList<StoredRecord> page;
+        while ((page = await Store.Datasets.ReadAsync(datasetId, all.Count, 97, CancellationToken.None)).Count > 0)
+        {
+            all.AddRange(page);
+        }
+
+        return all;
+    }
+
+    protected static string Text(StoredRecord record) => Encoding.UTF8.GetString(record.Json.Span);
+
+    protected static RecordBatch Texts(IEnumerable<string> records, string? key = null) => new()
+    {
+        Records = [.. records.Select(r => (ReadOnlyMemory<byte>)Encoding.UTF8.GetBytes(r))],
+        IdempotencyKey = key,
+        At = At,
+    };
 
     private static RecordBatch Batch(int from, int count, string? key = null, string? response = null) => new()
     {

@@ -1,8 +1,7 @@
-using Kiteflow.Storage;
 using Kiteflow.Storage.Sqlite;
 using Microsoft.Data.Sqlite;
 
-namespace Kiteflow.Server.Tests.Storage;
+namespace Kiteflow.Storage.Tests;
 
 /// <summary>The store contract on a real SQLite file, and what only SQLite has: file modes, the schema version table.</summary>
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]

@@ -1,7 +1,6 @@
-using Kiteflow.Storage;
 using Kiteflow.Storage.Sqlite;
 
-namespace Kiteflow.Server.Tests.Storage;
+namespace Kiteflow.Storage.Tests;
 
 /// <summary>The delivery side of the store contract on a real SQLite file.</summary>
 public sealed class SqliteDeliveryStoreTests : DeliveryStoreContractTests
