@@ -53,7 +53,8 @@ public sealed class DestinationDeliveryTests(UiFixture ui)
         await dialog.GetByRole(AriaRole.Button, new() { Name = "Cancel" }).ClickAsync();
         await Expect(first.Locator(".test-result")).ToContainTextAsync("Not sent.");
         Assert.Empty(await UiFixture.BuildsAsync(second));
-        Assert.Empty(await SandboxRequestsAsync(second));
+        // Only the credential's Check reached the other API (GET /v2/access-token), nothing that writes.
+        Assert.All(await SandboxRequestsAsync(second), r => Assert.Equal("GET /v2/access-token", $"{r!["method"]} {r["path"]}"));
 
         // Confirmed: sent once, the real answer shown.
         await first.GetByRole(AriaRole.Button, new() { Name = "Send Test Data" }).ClickAsync();

@@ -167,7 +167,7 @@ public sealed class UiPage(IBrowserContext context, IPage page) : IAsyncDisposab
     {
         Directory.CreateDirectory(UiFixture.ScreenshotDirectory);
         var width = Page.ViewportSize?.Width ?? 0;
-        await Page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(UiFixture.ScreenshotDirectory, $"{name}-{width}.png"), FullPage = true, Animations = ScreenshotAnimations.Disabled });
+        await Page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(UiFixture.ScreenshotDirectory, $"{name}-{width}.png"), FullPage = true, Animations = ScreenshotAnimations.Disabled, Caret = ScreenshotCaret.Initial });
     }
 
     public async ValueTask DisposeAsync() => await Context.DisposeAsync();
@@ -179,7 +179,7 @@ public sealed class UiPage(IBrowserContext context, IPage page) : IAsyncDisposab
         {
             if (message.Type == "error")
             {
-                problems.Enqueue($"console: {message.Text}");
+                problems.Enqueue($"console: {message.Text} (at {message.Location})");
             }
         };
         page.PageError += (_, error) => problems.Enqueue($"page error: {error}");
