@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what Kiteflow's build and tests need on a fresh Debian 12 machine.
+# Installs what Kiteflow's build and tests need on a fresh Debian 12 machine: PostgreSQL's server programs and Chromium.
 # Safe to run again: it installs only what is missing. Needs root (or sudo) for apt-get.
 set -euo pipefail
 
@@ -9,6 +9,9 @@ command -v dotnet >/dev/null 2>&1 || { echo "bootstrap: the .NET 10 SDK (dotnet)
 # /usr/lib/postgresql/N/bin) let the tests start a throwaway server of their own (see DEVELOPERS.md); no
 # system-wide server is used.
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need_apt+=(postgresql)
+# The web UI's browser tests (and the UI benchmark) drive Debian's Chromium through Playwright (see DEVELOPERS.md);
+# Playwright's own browser downloads are never used.
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   sudo=""

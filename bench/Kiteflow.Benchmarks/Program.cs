@@ -7,6 +7,7 @@ using Kiteflow.Benchmarks;
 // dotnet run -c Release --project bench/Kiteflow.Benchmarks -- pacing [org|user|user-small|generous]  (end-to-end: send against the sandbox with its limits scaled down, or generous)
 // dotnet run -c Release --project bench/Kiteflow.Benchmarks -- ingest [RECORDS] [IN-FLIGHT] [STORE...]  (server: POST /ingest vs appending to the store; STORE: sqlite, postgres, postgres-unflushed, postgres://…)
 // dotnet run -c Release --project bench/Kiteflow.Benchmarks -- store-append [RECORDS] [STORE...]  (appends straight to the store by batch size; PostgreSQL's COPY vs INSERT … unnest)
+// dotnet run -c Release --project bench/Kiteflow.Benchmarks -- ui [RECORDS] [KEYSTROKES]  (the web UI in Chromium: first loads, script bytes, the sample panel per keystroke)
 // dotnet run -c Release --project bench/Kiteflow.Benchmarks -- preview-api [RECORDS] [PREVIEWS]  (server: POST /destinations/preview vs kiteflow preview in process)
 // dotnet run -c Release --project bench/Kiteflow.Benchmarks -- server-lag [RECORDS] [PER-SECOND] [RUNS]  (kiteflow serve: ingest acknowledged → request at the sandbox)
 // dotnet run -c Release --project bench/Kiteflow.Benchmarks -- server-fleet [COUNTS] [SECONDS] [PER-SECOND]  (kiteflow serve: memory and threads of 1 and 50 active destinations)
@@ -21,6 +22,8 @@ switch (which)
         return await IngestHarness.RunAsync(args[1..]);
     case "store-append":
         return await StoreAppendHarness.RunAsync(args[1..]);
+    case "ui":
+        return await UiHarness.RunAsync(args[1..]);
     case "preview-api":
         return await PreviewApiHarness.RunAsync(args[1..]);
     case "server-lag":

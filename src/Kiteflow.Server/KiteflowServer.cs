@@ -7,6 +7,7 @@ using Kiteflow.Server.Endpoints;
 using Kiteflow.Server.Hosting;
 using Kiteflow.Server.Observability;
 using Kiteflow.Server.Security;
+using Kiteflow.Server.Ui;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.DataProtection;
@@ -17,7 +18,7 @@ namespace Kiteflow.Server;
 
 /// <summary>
 /// Builds the Kiteflow server: the REST API under <c>/api/v1</c>, ingest under <c>/ingest</c>, <c>/healthz</c>,
-/// <c>/metrics</c> and <c>/openapi/v1.json</c>, over one store. <c>kiteflow serve</c> and the tests start what this returns.
+/// <c>/metrics</c>, <c>/openapi/v1.json</c> and the web UI (pages at <c>/</c>, assets under <c>/ui</c>), over one store. <c>kiteflow serve</c> and the tests start what this returns.
 /// </summary>
 public static class KiteflowServer
 {
@@ -129,6 +130,7 @@ public static class KiteflowServer
         services.AddSingleton<DeliveryServices>();
         services.AddSingleton<DeliveryControl>();
         services.AddHostedService<DeliveryStartup>();
+        services.AddSingleton<UiAssets>();
 
         services.ConfigureHttpJsonOptions(json => ServerJson.Configure(json.SerializerOptions));
         services.Configure<RouteHandlerOptions>(route => route.ThrowOnBadRequest = true);
@@ -196,10 +198,12 @@ public static class KiteflowServer
         DestinationDeliveryEndpoints.Map(api);
         DestinationPreviewEndpoints.Map(api);
         AuditEndpoints.Map(api);
+        CatalogEndpoints.Map(api);
         IngestEndpoints.Map(app);
 
         app.MapHealthChecks("/healthz").AllowAnonymous();
         app.MapOpenApi();
         app.MapPrometheusScrapingEndpoint("/metrics");
+        UiEndpoints.Map(app);
     }
 }
