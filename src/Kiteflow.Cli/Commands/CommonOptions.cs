@@ -122,6 +122,37 @@ internal static class CommonOptions
     }
 
     /// <summary>Opens the input, or writes why it cannot be opened and returns null.</summary>
+    /// <summary>
+    /// The problems of the options that say where the token comes from and what the input is, shared by the commands
+    /// that send (<c>send</c>, <c>test</c>): added to <paramref name="problems"/> (each exit 2). Answers the input's
+    /// problem, whose unreadable-file kind (exit 1) the caller reports after the others.
+    /// </summary>
+    public static (int ExitCode, string Message)? SendingOptionProblems(string? credential, string? tokenEnv, string input, string? format, List<string> problems)
+    {
+        if (credential is not null && tokenEnv is not null)
+        {
+            problems.Add("give --credential or --token-env, not both.");
+        }
+
+        if (credential is { } name && CredentialRules.NameProblem(name) is { } nameProblem)
+        {
+            problems.Add($"--credential: {nameProblem}");
+        }
+
+        if (tokenEnv is { } variable && CredentialRules.VariableNameProblem(variable) is { } variableProblem)
+        {
+            problems.Add($"--token-env: {variableProblem}");
+        }
+
+        var inputProblem = InputProblem(input, format);
+        if (inputProblem is { ExitCode: ExitCodes.InvalidSettings, Message: var formatProblem })
+        {
+            problems.Add(formatProblem);
+        }
+
+        return inputProblem;
+    }
+
     public static RecordReader? OpenInput(string path, string? format, TextWriter error)
     {
         if (path != "-" && PathChecks.ReadableFile("--input", path, "the records file (.json, .jsonl, .ndjson or .csv), or - for standard input") is { } problem)

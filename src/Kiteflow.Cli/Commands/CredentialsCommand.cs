@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.CommandLine;
 using System.Globalization;
 using System.Text;
@@ -360,16 +359,7 @@ internal static class CredentialsCommand
         }
     }
 
-    private static string Json(Action<Utf8JsonWriter> write)
-    {
-        var buffer = new ArrayBufferWriter<byte>();
-        using (var writer = new Utf8JsonWriter(buffer, MinimalJsonEncoder.IndentedWriterOptions))
-        {
-            write(writer);
-        }
-
-        return Encoding.UTF8.GetString(buffer.WrittenSpan);
-    }
+    private static string Json(Action<Utf8JsonWriter> write) => Encoding.UTF8.GetString(JsonText.Utf8(write, indented: true));
 
     private static int Fail(CredentialException e, TextWriter error)
     {

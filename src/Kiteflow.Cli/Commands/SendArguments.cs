@@ -17,26 +17,7 @@ internal static class SendArguments
     public static int? Check(SendRequest request, TextWriter error)
     {
         var problems = new List<string>();
-        if (request.Credential is not null && request.TokenEnv is not null)
-        {
-            problems.Add("give --credential or --token-env, not both.");
-        }
-
-        if (request.Credential is { } name && CredentialRules.NameProblem(name) is { } nameProblem)
-        {
-            problems.Add($"--credential: {nameProblem}");
-        }
-
-        if (request.TokenEnv is { } variable && CredentialRules.VariableNameProblem(variable) is { } variableProblem)
-        {
-            problems.Add($"--token-env: {variableProblem}");
-        }
-
-        var input = CommonOptions.InputProblem(request.Input, request.Format);
-        if (input is { ExitCode: ExitCodes.InvalidSettings, Message: var formatProblem })
-        {
-            problems.Add(formatProblem);
-        }
+        var input = CommonOptions.SendingOptionProblems(request.Credential, request.TokenEnv, request.Input, request.Format, problems);
 
         (string Option, string? Path, string Example)[] outputs = [("--ledger", request.Ledger, "ledger.db"), ("--responses", request.Responses, "responses.jsonl"), ("--rejected", request.Rejected, "rejected.jsonl"), ("--summary-json", request.SummaryJson, "summary.json")];
         (string Option, string Path)[] inputs = [("--destination", request.Destination.FullName), ("--input", request.Input)];

@@ -4,7 +4,6 @@ using System.Text.Json;
 using Kiteflow.Core.Json;
 using Kiteflow.Core.Planning;
 using Kiteflow.Core.Records;
-using Kiteflow.Delivery.Credentials;
 using Kiteflow.Delivery.Sending;
 
 namespace Kiteflow.Cli.Commands;
@@ -175,26 +174,7 @@ internal static class TestCommand
     private static int? Check(TestRequest request, TextWriter error)
     {
         var problems = new List<string>();
-        if (request.Credential is not null && request.TokenEnv is not null)
-        {
-            problems.Add("give --credential or --token-env, not both.");
-        }
-
-        if (request.Credential is { } name && CredentialRules.NameProblem(name) is { } nameProblem)
-        {
-            problems.Add($"--credential: {nameProblem}");
-        }
-
-        if (request.TokenEnv is { } variable && CredentialRules.VariableNameProblem(variable) is { } variableProblem)
-        {
-            problems.Add($"--token-env: {variableProblem}");
-        }
-
-        var input = CommonOptions.InputProblem(request.Input, request.Format);
-        if (input is { ExitCode: ExitCodes.InvalidSettings, Message: var formatProblem })
-        {
-            problems.Add(formatProblem);
-        }
+        var input = CommonOptions.SendingOptionProblems(request.Credential, request.TokenEnv, request.Input, request.Format, problems);
 
         if (problems.Count > 0)
         {

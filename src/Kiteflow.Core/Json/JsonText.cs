@@ -11,12 +11,16 @@ public static class JsonText
     public static string Compact(JsonElement value) => Encoding.UTF8.GetString(CompactUtf8(value));
 
     /// <summary>The value as compact UTF-8 JSON.</summary>
-    public static byte[] CompactUtf8(JsonElement value)
+    public static byte[] CompactUtf8(JsonElement value) => Utf8(value.WriteTo, indented: false);
+
+    /// <summary>What <paramref name="write"/> writes, as UTF-8 JSON: indented for reading, or compact.</summary>
+    public static byte[] Utf8(Action<Utf8JsonWriter> write, bool indented)
     {
+        ArgumentNullException.ThrowIfNull(write);
         var buffer = new ArrayBufferWriter<byte>();
-        using (var writer = new Utf8JsonWriter(buffer, MinimalJsonEncoder.CompactWriterOptions))
+        using (var writer = new Utf8JsonWriter(buffer, indented ? MinimalJsonEncoder.IndentedWriterOptions : MinimalJsonEncoder.CompactWriterOptions))
         {
-            value.WriteTo(writer);
+            write(writer);
         }
 
         return buffer.WrittenSpan.ToArray();
@@ -42,14 +46,5 @@ public static class JsonText
     }
 
     /// <summary>The value indented for reading.</summary>
-    public static string Indented(JsonElement value)
-    {
-        var buffer = new ArrayBufferWriter<byte>();
-        using (var writer = new Utf8JsonWriter(buffer, MinimalJsonEncoder.IndentedWriterOptions))
-        {
-            value.WriteTo(writer);
-        }
-
-        return Encoding.UTF8.GetString(buffer.WrittenSpan);
-    }
+    public static string Indented(JsonElement value) => Encoding.UTF8.GetString(Utf8(value.WriteTo, indented: true));
 }

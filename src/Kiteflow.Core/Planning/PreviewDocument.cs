@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Text;
 using System.Text.Json;
 using Kiteflow.Core.Json;
@@ -72,16 +71,7 @@ public sealed class PreviewDocument
     }
 
     /// <summary>The document as UTF-8 JSON: indented as the CLI prints it, or compact.</summary>
-    public byte[] ToUtf8Json(bool indented)
-    {
-        var buffer = new ArrayBufferWriter<byte>();
-        using (var writer = new Utf8JsonWriter(buffer, indented ? MinimalJsonEncoder.IndentedWriterOptions : MinimalJsonEncoder.CompactWriterOptions))
-        {
-            WriteTo(writer);
-        }
-
-        return buffer.WrittenSpan.ToArray();
-    }
+    public byte[] ToUtf8Json(bool indented) => JsonText.Utf8(WriteTo, indented);
 
     /// <summary>Writes the document: <c>destination</c>, <c>endpoint</c>, <c>scope</c>, <c>requests</c>, <c>rejected</c>, <c>moreRejected</c>, <c>warnings</c>.</summary>
     public void WriteTo(Utf8JsonWriter writer)

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Text.Json;
 using Kiteflow.Core.Json;
 using Kiteflow.Delivery.Outputs;
@@ -59,16 +58,7 @@ public sealed class TestCallResult
     public TimeSpan Waited { get; }
 
     /// <summary>The result as UTF-8 JSON (see <see cref="WriteTo"/>).</summary>
-    public byte[] ToUtf8Json(bool indented)
-    {
-        var buffer = new ArrayBufferWriter<byte>();
-        using (var writer = new Utf8JsonWriter(buffer, indented ? MinimalJsonEncoder.IndentedWriterOptions : MinimalJsonEncoder.CompactWriterOptions))
-        {
-            WriteTo(writer);
-        }
-
-        return buffer.WrittenSpan.ToArray();
-    }
+    public byte[] ToUtf8Json(bool indented) => JsonText.Utf8(WriteTo, indented);
 
     /// <summary>
     /// Writes <c>{destination, credential, outcome: answered|not-sent|no-answer, request, response: {status, headers,
