@@ -10,9 +10,9 @@ using Microsoft.AspNetCore.Identity;
 namespace Kiteflow.Server.Hosting;
 
 /// <summary>
-/// What must be true before the server takes requests, run before it starts listening: the store migrated, the first
-/// user created (its password printed once), the embedded sandbox started and its credential pointed at it, and — with
-/// <see cref="ServerOptions.SeedExample"/> — the seeded example added to a store without datasets.
+/// What must be true before the server takes requests, run before it starts listening: the store migrated, the embedded
+/// sandbox started and its credential pointed at it, and — with <see cref="ServerOptions.SeedExample"/> — the seeded
+/// example added to a store without datasets. Once it listens: the first user created (its password printed once).
 /// On stop: the sandbox stops after the server has stopped taking requests.
 /// </summary>
 internal sealed class StartupTasks(
@@ -30,7 +30,6 @@ internal sealed class StartupTasks(
     {
         var version = await store.MigrateAsync(cancellationToken).ConfigureAwait(false);
         Log.StoreReady(logger, store.Description, version);
-        await CreateAdminAsync(cancellationToken).ConfigureAwait(false);
         if (options.EmbeddedSandbox)
         {
             await sandbox.StartAsync(options.Sandbox, cancellationToken).ConfigureAwait(false);
@@ -45,7 +44,11 @@ internal sealed class StartupTasks(
 
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    /// <summary>
+    /// The first user is made once the server listens: a start that fails (its address taken, say) must not make an
+    /// account whose one-time password went by with the error, leaving a store nobody can log in to.
+    /// </summary>
+    public async Task StartedAsync(CancellationToken cancellationToken) => await CreateAdminAsync(cancellationToken).ConfigureAwait(false);
 
     public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
@@ -57,6 +60,7 @@ internal sealed class StartupTasks(
     {
         if (await store.Users.CountAsync(cancellationToken).ConfigureAwait(false) > 0)
         {
+            await ResetAdminPasswordAsync(cancellationToken).ConfigureAwait(false);
             return;
         }
 
@@ -72,6 +76,30 @@ internal sealed class StartupTasks(
         output.WriteLine(generated
             ? $"Created the user '{AdminName}' with the one-time password: {password}  (shown only now; change it with PUT /api/v1/session/password)"
             : $"Created the user '{AdminName}' with the password from KITEFLOW_ADMIN_PASSWORD.");
+        output.Flush();
+    }
+
+    /// <summary>
+    /// The way back to a lost admin password: <c>KITEFLOW_ADMIN_PASSWORD</c> on a later start sets it (said once, audited);
+    /// the same password as before changes nothing.
+    /// </summary>
+    private async Task ResetAdminPasswordAsync(CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(options.AdminPassword) || await store.Users.GetAsync(AdminName, cancellationToken).ConfigureAwait(false) is not { } admin)
+        {
+            return;
+        }
+
+        var hasher = new PasswordHasher<UserRow>();
+        if (hasher.VerifyHashedPassword(admin, admin.PasswordHash, options.AdminPassword) != PasswordVerificationResult.Failed)
+        {
+            return;
+        }
+
+        await store.Users.SetPasswordHashAsync(admin.Id, hasher.HashPassword(admin, options.AdminPassword), cancellationToken).ConfigureAwait(false);
+        await audit.RecordAsync(Actors.System, "user.password.reset", "user", AdminName, new() { ["passwordFrom"] = "KITEFLOW_ADMIN_PASSWORD" }, cancellationToken).ConfigureAwait(false);
+        var output = options.Output ?? Console.Out;
+        output.WriteLine($"Set the password of the user '{AdminName}' from KITEFLOW_ADMIN_PASSWORD.");
         output.Flush();
     }
 

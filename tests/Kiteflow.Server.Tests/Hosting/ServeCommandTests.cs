@@ -52,6 +52,91 @@ public sealed partial class ServeCommandTests
         }
     }
 
+    /// <summary>
+    /// A first start that cannot listen makes no account (its one-time password would go by with the error, and no later
+    /// start would print one); KITEFLOW_ADMIN_PASSWORD on a later start is the way back to a lost password.
+    /// </summary>
+    [Fact]
+    public async Task Serve_AddressTaken_MakesNoAccount_AndAdminPasswordVariableSetsALostPassword()
+    {
+        var home = Directory.CreateTempSubdirectory("kiteflow-serve-test-").FullName;
+        try
+        {
+            using (var busy = new TcpListener(IPAddress.Loopback, 0))
+            {
+                busy.Start();
+                var taken = ((IPEndPoint)busy.LocalEndpoint).Port;
+                using var failed = StartServe(home, taken, adminPassword: null);
+                var output = await failed.StandardOutput.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(120));
+                var errors = await failed.StandardError.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(60));
+                await failed.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+                Assert.NotEqual(0, failed.ExitCode);
+                Assert.DoesNotContain("password", output, StringComparison.Ordinal);
+                Assert.Contains("address already in use", errors, StringComparison.Ordinal);
+            }
+
+            var port = FreePort();
+            string password;
+            using (var first = StartServe(home, port, adminPassword: null))
+            {
+                var line = await first.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(120));
+                password = OneTimePassword().Match(line ?? string.Empty).Groups[1].Value;
+                Assert.True(password.Length == 20, $"stdout: {line}");
+                await StopAsync(first);
+            }
+
+            using var second = StartServe(home, port, adminPassword: "a-new-password-42");
+            Assert.Equal("Set the password of the user 'admin' from KITEFLOW_ADMIN_PASSWORD.", await second.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(120)));
+            Assert.StartsWith("Kiteflow is listening on", await second.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60)));
+            using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+            Assert.Equal(HttpStatusCode.Unauthorized, (await client.PostAsJsonAsync("/api/v1/session", new { user = "admin", password })).StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await client.PostAsJsonAsync("/api/v1/session", new { user = "admin", password = "a-new-password-42" })).StatusCode);
+            await StopAsync(second);
+        }
+        finally
+        {
+            Directory.Delete(home, recursive: true);
+        }
+    }
+
+    private static Process StartServe(string home, int port, string? adminPassword)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "kiteflow.dll"));
+        start.ArgumentList.Add("serve");
+        start.ArgumentList.Add("--urls");
+        start.ArgumentList.Add($"http://127.0.0.1:{port}");
+        start.Environment["KITEFLOW_HOME"] = home;
+        start.Environment.Remove("KITEFLOW_MASTER_KEY");
+        if (adminPassword is null)
+        {
+            start.Environment.Remove("KITEFLOW_ADMIN_PASSWORD");
+        }
+        else
+        {
+            start.Environment["KITEFLOW_ADMIN_PASSWORD"] = adminPassword;
+        }
+
+        return Process.Start(start)!;
+    }
+
+    private static async Task StopAsync(Process server)
+    {
+        try
+        {
+            using var term = Process.Start("kill", ["-TERM", server.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
+            await term.WaitForExitAsync();
+            await server.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        }
+        finally
+        {
+            if (!server.HasExited)
+            {
+                server.Kill(entireProcessTree: true);
+            }
+        }
+    }
+
     private static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
