@@ -90,6 +90,14 @@ public static class KiteflowServer
         builder.Logging.AddFilter("Npgsql", LogLevel.Warning);
         builder.Logging.AddFilter("Kiteflow.Server.Security.ApiKeyAuthenticationHandler", LogLevel.Warning);
         builder.Logging.AddFilter("Orleans", LogLevel.Warning);
+
+        // Said on every start, nothing to act on: the watchdog's first check reports the time since the epoch as a
+        // stall, and the silo recommends server GC (a choice for the whole process, left to the runtime's default).
+        builder.Logging.AddFilter("Orleans.Runtime.Watchdog", LogLevel.Error);
+        builder.Logging.AddFilter("Orleans.Runtime.Silo", LogLevel.Error);
+
+        // Each retry is counted in the destination's status and metrics; Polly's own line per attempt is noise.
+        builder.Logging.AddFilter("Polly", LogLevel.Warning);
     }
 
     /// <summary>

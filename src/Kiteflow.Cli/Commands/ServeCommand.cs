@@ -25,7 +25,7 @@ internal static class ServeCommand
         {
             Description = "On a store without datasets, add the seeded example: the dataset release-train and two draft destinations on the sandbox credential — trigger-builds (a build per record, responses into trigger-builds-responses) and annotate-from-responses (an annotation per build). Activate the first, then the second.",
         };
-        var command = new Command("serve", "Run the Kiteflow server: the REST API for datasets, HTTP ingest, credentials, destinations and the audit log, with an embedded sandbox.")
+        var command = new Command("serve", "Run the Kiteflow server: the web UI and the REST API for datasets, HTTP ingest, credentials, destinations and the audit log, with an embedded sandbox.")
         {
             urls, data, store, example,
         };
@@ -48,6 +48,12 @@ internal static class ServeCommand
 
     public static async Task<int> RunAsync(ServerOptions options, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
+        if (options.DataDirectory is { } folder && File.Exists(folder))
+        {
+            error.WriteLine($"kiteflow: --data: '{CommonOptions.Shown(folder)}' is a file; give a folder (the server keeps its store, master key and session keys there).");
+            return ExitCodes.InvalidSettings;
+        }
+
         WebApplication app;
         try
         {
@@ -77,7 +83,7 @@ internal static class ServeCommand
 
             foreach (var url in app.Urls)
             {
-                output.WriteLine($"Kiteflow is listening on {url}  (API under {url.TrimEnd('/')}/api/v1, OpenAPI at /openapi/v1.json)");
+                output.WriteLine($"Kiteflow is listening on {url}  (open it in a browser for the web UI; API under {url.TrimEnd('/')}/api/v1, OpenAPI at /openapi/v1.json)");
             }
 
             output.Flush();

@@ -99,6 +99,30 @@ public sealed partial class ServeCommandTests
         }
     }
 
+    [Fact]
+    public async Task Serve_DataIsAFile_OneLineNamingTheOption_Exit2()
+    {
+        var file = Path.GetTempFileName();
+        try
+        {
+            var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var arg in (string[])[Path.Combine(AppContext.BaseDirectory, "kiteflow.dll"), "serve", "--urls", $"http://127.0.0.1:{FreePort()}", "--data", file])
+            {
+                start.ArgumentList.Add(arg);
+            }
+
+            using var serve = Process.Start(start)!;
+            var errors = await serve.StandardError.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(120));
+            await serve.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            Assert.Equal(2, serve.ExitCode);
+            Assert.Equal($"kiteflow: --data: '{file}' is a file; give a folder (the server keeps its store, master key and session keys there).", errors.TrimEnd());
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
     private static Process StartServe(string home, int port, string? adminPassword)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
