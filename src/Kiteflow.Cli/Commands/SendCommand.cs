@@ -354,6 +354,19 @@ internal static class SendCommand
 
     private static void WriteSummary(DeliverySummary summary, SendRequest request, string ledgerPath, TextWriter output)
     {
+        if (summary.Status == DeliveryRunStatus.Failed && summary.Records == 0 && summary.Requests == 0)
+        {
+            // Stopped before the first record: counts of nothing, and a ledger that may not exist, would only mislead.
+            var message = summary.Message ?? "Kiteflow stopped before the first record.";
+            output.WriteLine(message.Contains("nothing was sent", StringComparison.OrdinalIgnoreCase) ? $"Failed: {message}" : $"Failed: {message} Nothing was sent.");
+            if (File.Exists(ledgerPath))
+            {
+                output.WriteLine($"  ledger:    {ledgerPath}");
+            }
+
+            return;
+        }
+
         var counts = $"{summary.Rejected:N0} rejected, {summary.PossiblyDelivered:N0} possibly delivered{(summary.Pending > 0 ? $", {summary.Pending:N0} pending" : string.Empty)}";
         var calls = $"in {summary.DurationMs / 1000.0:N1} s: {summary.Requests:N0} requests, {summary.Retries:N0} retries, {summary.RateLimitWaits:N0} rate-limit waits.";
         output.WriteLine(summary.Status switch
