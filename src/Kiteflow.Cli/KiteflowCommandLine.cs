@@ -75,7 +75,32 @@ internal static class KiteflowCommandLine
     private static void WriteParseErrors(ParseResult parseResult, TextWriter error)
     {
         var command = CommandPath(parseResult);
+        var unmatched = parseResult.UnmatchedTokens;
         var messages = parseResult.Errors.Select(e => OneLine(e.Message)).Distinct(StringComparer.Ordinal).ToList();
+
+        // An unknown word already says that no command was given; the value after an unknown option is not a second
+        // problem; an option a letter or two away from a real one is named.
+        if (unmatched.Count > 0)
+        {
+            messages.RemoveAll(m => m.StartsWith("Required command was not provided", StringComparison.Ordinal));
+        }
+
+        for (var i = 1; i < unmatched.Count; i++)
+        {
+            if (unmatched[i - 1].StartsWith('-') && !unmatched[i].StartsWith('-'))
+            {
+                messages.RemoveAll(m => m == $"Unrecognized command or argument '{OneLine(unmatched[i])}'.");
+            }
+        }
+
+        for (var i = 0; i < messages.Count; i++)
+        {
+            var token = unmatched.FirstOrDefault(t => t.StartsWith("--", StringComparison.Ordinal) && messages[i] == $"Unrecognized command or argument '{OneLine(t)}'.");
+            if (token is not null && Closest(token, parseResult.CommandResult.Command.Options.SelectMany(o => o.Aliases.Prepend(o.Name))) is { } suggestion)
+            {
+                messages[i] = $"Unrecognized option '{OneLine(token)}'; did you mean {suggestion}?";
+            }
+        }
         for (var i = 0; i < messages.Count; i++)
         {
             error.WriteLine($"{command}: {messages[i]}{(i == messages.Count - 1 ? $" See '{command} --help'." : string.Empty)}");
@@ -85,6 +110,42 @@ internal static class KiteflowCommandLine
         {
             error.WriteLine("kiteflow: a value on the command line looks like a token, and kiteflow never takes a token there (the shell history and the process list would keep it): put it in an environment variable and give that variable's name to --token-env, or store it with kiteflow credentials add.");
         }
+    }
+
+    /// <summary>The option name at most two edits from <paramref name="token"/>, if there is one nearest.</summary>
+    private static string? Closest(string token, IEnumerable<string> names)
+    {
+        var best = names
+            .Where(n => n.StartsWith("--", StringComparison.Ordinal))
+            .Select(n => (Name: n, Distance: EditDistance(token, n)))
+            .Where(c => c.Distance <= 2)
+            .OrderBy(c => c.Distance)
+            .ToList();
+        return best.Count > 0 && (best.Count == 1 || best[0].Distance < best[1].Distance) ? best[0].Name : null;
+    }
+
+    /// <summary>Levenshtein distance (option names are a few dozen characters: the plain two-row table is enough).</summary>
+    private static int EditDistance(string a, string b)
+    {
+        var previous = new int[b.Length + 1];
+        var current = new int[b.Length + 1];
+        for (var j = 0; j <= b.Length; j++)
+        {
+            previous[j] = j;
+        }
+
+        for (var i = 1; i <= a.Length; i++)
+        {
+            current[0] = i;
+            for (var j = 1; j <= b.Length; j++)
+            {
+                current[j] = Math.Min(Math.Min(current[j - 1], previous[j]) + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
+            }
+
+            (previous, current) = (current, previous);
+        }
+
+        return previous[b.Length];
     }
 
     /// <summary>"kiteflow credentials add": the command the parse reached.</summary>

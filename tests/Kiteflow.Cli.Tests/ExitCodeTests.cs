@@ -51,12 +51,26 @@ public sealed class ExitCodeTests : IDisposable
         { ["preview", "-d", Destination, "-i", Input, "--format", "yaml"], "--format: 'yaml' is not an input format" },
         { ["preview", "-d", Destination, "-i", Input, "--threads", "0"], "--threads: 0 is out of range; give a whole number from 1 to 64" },
         { ["preview", "-d", Destination, "-i", Input, "--threads", "many"], "--threads: 'many' is not a whole number" },
+        { ["preview", "-d", Destination, "-i", Input, "-n", "2", "--all"], "give --limit N or --all, not both." },
+
+        // A mistyped option is named with the one meant, and its value is not a second problem.
+        { ["preview", "-d", Destination, "-i", Input, "--lmit", "3"], "Unrecognized option '--lmit'; did you mean --limit?" },
 
         // What send refuses, preview refused too: it showed URLs with a password, or /v2/v2, that send would not send.
         { ["preview", "-d", Destination, "-i", Input, "--api-base", "https://x:bkua_abcdef0123456789abcdef@proxy.example.com"], "--api-base: the API base holds a user name or password" },
         { ["preview", "-d", Destination, "-i", Input, "--api-base", "https://proxy.example.com/v2"], "--api-base: the API base 'https://proxy.example.com/v2' ends with /v2" },
         { ["preview", "-d", Destination, "-i", Input, "--api-base", "http://example.com"], "--api-base: the API base http://example.com is plain http" },
     };
+
+    [Fact]
+    public async Task UnknownCommand_Exit2InOneLine()
+    {
+        var (exitCode, output, error) = await CliRunner.RunAsync("nosuchcmd");
+
+        Assert.Equal(2, exitCode);
+        Assert.Empty(output);
+        AssertOneLine(error, "kiteflow: Unrecognized command or argument 'nosuchcmd'.");
+    }
 
     [Theory]
     [MemberData(nameof(PreviewArgumentErrors))]

@@ -28,6 +28,13 @@ internal static class PreviewCommand
         {
             destination, input, format, apiBase, limit, all, json, watch, threads,
         };
+        command.Validators.Add(result =>
+        {
+            if (result.GetResult(all) is { Implicit: false } && result.GetResult(limit) is { Implicit: false })
+            {
+                result.AddError("give --limit N or --all, not both.");
+            }
+        });
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             var output = parseResult.InvocationConfiguration.Output;
