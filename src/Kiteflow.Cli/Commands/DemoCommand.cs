@@ -95,7 +95,9 @@ internal static class DemoCommand
 
         output.WriteLine();
         output.WriteLine($"Every API call is in {request.Responses}, every record not delivered in {request.Rejected}, the summary in {request.SummaryJson}.");
-        output.WriteLine($"Run `kiteflow preview -d {request.Destination.FullName} -i {request.Input}` to see the requests without sending them.");
+        // As the user can type it: the way they ran kiteflow (./scripts/kiteflow from a checkout), paths from here.
+        var kiteflow = Environment.GetEnvironmentVariable("KITEFLOW_INVOKED_AS") is { Length: > 0 } invokedAs ? invokedAs : "kiteflow";
+        output.WriteLine($"Run `{kiteflow} preview -d {Shorter(request.Destination.FullName)} -i {Shorter(request.Input)}` to see the requests without sending them.");
         return exitCode;
     }
 
@@ -116,5 +118,11 @@ internal static class DemoCommand
                 yield return url;
             }
         }
+    }
+
+    private static string Shorter(string path)
+    {
+        var relative = Path.GetRelativePath(Environment.CurrentDirectory, Path.GetFullPath(path));
+        return relative.StartsWith("..", StringComparison.Ordinal) || Path.IsPathRooted(relative) ? path : relative;
     }
 }
