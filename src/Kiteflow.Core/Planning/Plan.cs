@@ -76,7 +76,7 @@ public sealed class Plan : IEnumerable<PlanItem>, IDisposable
             var warnings = new List<string>();
             if (_inputEnded && RecordsRead == 0)
             {
-                warnings.Add("The input holds no records, so there is nothing to send; check that it is the right file.");
+                warnings.Add("The input holds no records, so there is nothing to send; check that it is the right file or dataset.");
             }
 
             foreach (var (_, unknown) in _unknownFields)

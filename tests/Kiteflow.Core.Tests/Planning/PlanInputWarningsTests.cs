@@ -80,7 +80,7 @@ public sealed class PlanInputWarningsTests
 
         Assert.Empty(requests);
         Assert.Empty(rejections);
-        Assert.Equal(["The input holds no records, so there is nothing to send; check that it is the right file."], warnings);
+        Assert.Equal(["The input holds no records, so there is nothing to send; check that it is the right file or dataset."], warnings);
     }
 
     [Fact]
