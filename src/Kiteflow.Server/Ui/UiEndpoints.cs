@@ -32,6 +32,7 @@ internal static class UiEndpoints
         new("/credentials", "credentials", "Credentials", "credentials"),
         new("/audit", "audit", "Audit log", "audit"),
         new("/api-keys", "apikeys", "API keys", "api-keys"),
+        new("/account", "account", "Your account", "account"),
     ];
 
     public static void Map(WebApplication app)

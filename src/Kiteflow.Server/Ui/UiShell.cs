@@ -73,8 +73,10 @@ internal static class UiShell
                 text.Append('>').Append(label).Append("</a></li>\n");
             }
 
-            text.Append("</ul></nav>\n<div class=\"who\"><span>").Append(html.Encode(user.Identity.Name ?? string.Empty))
-                .Append("</span><button type=\"button\" id=\"logout\" class=\"quiet\">Log out</button></div>\n");
+            text.Append("</ul></nav>\n<div class=\"who\"><a href=\"/account\"")
+                .Append(page.Section == "account" ? " aria-current=\"page\"" : string.Empty)
+                .Append(" title=\"Your account: change your password\">").Append(html.Encode(user.Identity.Name ?? string.Empty))
+                .Append("</a><button type=\"button\" id=\"logout\" class=\"quiet\">Log out</button></div>\n");
         }
 
         text.Append("</header>\n<main id=\"main\" tabindex=\"-1\">\n<h1>").Append(html.Encode(page.Title)).Append("</h1>\n")
