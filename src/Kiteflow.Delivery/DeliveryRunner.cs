@@ -36,7 +36,6 @@ public sealed class DeliveryRunner
     private static readonly TimeSpan MaxTokenCheckWait = TimeSpan.FromMinutes(2);
 
     // RateLimit-Reset is whole seconds; a little more makes sure the window has turned.
-    private static readonly TimeSpan TokenCheckMargin = TimeSpan.FromMilliseconds(250);
 
     private readonly ClaimBook _claims = new();
     private readonly Stopwatch _clock = new();
@@ -307,19 +306,14 @@ public sealed class DeliveryRunner
     /// <summary>Before the first write: the token must be accepted and hold the endpoint's scope.</summary>
     private async Task CheckTokenAsync(HttpClient client, CancellationToken cancellationToken)
     {
-        var checker = new AccessTokenClient(client);
-        var result = await checker.GetAsync(_credential, cancellationToken).ConfigureAwait(false);
-
         // A spent rate limit says nothing about the token: the run just stopped (or another client) spent it,
         // and rerunning right away is what a user does. Wait for the reset the answer names, as the pacer would
         // for any other call, rather than fail a run that would then have gone on.
-        for (var check = 1; result.Status == AccessTokenStatus.RateLimited && check < MaxTokenChecks && result.RetryAfter is { } reset && reset <= MaxTokenCheckWait; check++)
+        var result = await new AccessTokenClient(client).GetWaitingOutRateLimitAsync(_credential, _options.TimeProvider, MaxTokenChecks, MaxTokenCheckWait, reset =>
         {
             _options.Warn?.Invoke($"the rate limit is spent (by an earlier run or another client); checking the token again in {reset.TotalSeconds:0} s, when it resets.");
             Interlocked.Increment(ref _tokenCheckWaits);
-            await Task.Delay(reset + TokenCheckMargin, _options.TimeProvider, cancellationToken).ConfigureAwait(false);
-            result = await checker.GetAsync(_credential, cancellationToken).ConfigureAwait(false);
-        }
+        }, cancellationToken).ConfigureAwait(false);
 
         cancellationToken.ThrowIfCancellationRequested();
         if (!result.IsValid)

@@ -34,6 +34,34 @@ internal sealed class AccessTokenClient
         return new Uri(apiBase.GetLeftPart(UriPartial.Path).TrimEnd('/') + "/v2/access-token");
     }
 
+    /// <summary>
+    /// <see cref="GetAsync"/>, waiting out a spent rate limit: a 429 says nothing about the token (an earlier run, another
+    /// destination or another client spent the window), so the check is made again after the reset the answer names —
+    /// at most <paramref name="checks"/> times, and only for resets within <paramref name="longestWait"/>.
+    /// </summary>
+    /// <param name="credential">The credential.</param>
+    /// <param name="time">The clock the waits use.</param>
+    /// <param name="checks">How many checks at most, the first included.</param>
+    /// <param name="longestWait">The longest reset waited for; a later one is answered as it is.</param>
+    /// <param name="waiting">Told of each wait before it starts.</param>
+    /// <param name="cancellationToken">Cancels the check and its waits.</param>
+    public async Task<AccessTokenResult> GetWaitingOutRateLimitAsync(Credential credential, TimeProvider time, int checks, TimeSpan longestWait, Action<TimeSpan>? waiting, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(time);
+        var result = await GetAsync(credential, cancellationToken).ConfigureAwait(false);
+        for (var check = 1; result.Status == AccessTokenStatus.RateLimited && check < checks && result.RetryAfter is { } reset && reset <= longestWait; check++)
+        {
+            waiting?.Invoke(reset);
+            await Task.Delay(reset + RateLimitMargin, time, cancellationToken).ConfigureAwait(false);
+            result = await GetAsync(credential, cancellationToken).ConfigureAwait(false);
+        }
+
+        return result;
+    }
+
+    /// <summary>Past the reset a 429 names: its seconds are whole, and the server's clock is not ours.</summary>
+    private static readonly TimeSpan RateLimitMargin = TimeSpan.FromMilliseconds(250);
+
     /// <summary>Asks about <paramref name="credential"/>'s token at its API base.</summary>
     /// <returns>The outcome, for every answer and for no answer; only cancellation by <paramref name="cancellationToken"/> throws.</returns>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>

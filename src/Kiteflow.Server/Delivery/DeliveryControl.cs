@@ -57,7 +57,8 @@ internal sealed class DeliveryControl(IKiteflowStore store, IGrainFactory grains
             return errors;
         }
 
-        var check = await new AccessTokenClient(services.Client).GetAsync(credential, cancellationToken).ConfigureAwait(false);
+        // A window just spent by this destination or another (a resume right after a burst) is waited out, briefly.
+        var check = await new AccessTokenClient(services.Client).GetWaitingOutRateLimitAsync(credential, services.Time, checks: 3, longestWait: TimeSpan.FromMinutes(1), waiting: null, cancellationToken).ConfigureAwait(false);
         if (!check.IsValid)
         {
             errors.Add("credential", $"The token check failed: {check.Message}");

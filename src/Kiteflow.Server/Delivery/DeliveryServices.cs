@@ -84,7 +84,7 @@ internal sealed class DeliveryServices(
 
     private async Task<string> AskTokenUserAsync(Credential credential, CancellationToken cancellationToken)
     {
-        var result = await new AccessTokenClient(Client).GetAsync(credential, cancellationToken).ConfigureAwait(false);
+        var result = await new AccessTokenClient(Client).GetWaitingOutRateLimitAsync(credential, Time, checks: 3, longestWait: TimeSpan.FromMinutes(1), waiting: null, cancellationToken).ConfigureAwait(false);
         if (!result.IsValid)
         {
             throw new CredentialException(CredentialErrorKind.Unreadable, $"the credential '{credential.Name}' does not work: {result.Message}");
