@@ -13,7 +13,7 @@ namespace Kiteflow.Server.Hosting;
 /// What must be true before the server takes requests, run before it starts listening: the store migrated, the first
 /// user created (its password printed once), the embedded sandbox started and its credential pointed at it, and — with
 /// <see cref="ServerOptions.SeedExample"/> — the seeded example added to a store without datasets.
-/// On stop: the sandbox stops after the server has stopped taking requests.
+/// A worker silo only migrates the store. On stop: the sandbox stops after the server has stopped taking requests.
 /// </summary>
 internal sealed class StartupTasks(
     IKiteflowStore store,
@@ -22,6 +22,7 @@ internal sealed class StartupTasks(
     EmbeddedSandbox sandbox,
     IAuditLog audit,
     ExampleSeed example,
+    SiloIdentity identity,
     ILogger<StartupTasks> logger) : IHostedLifecycleService
 {
     public const string AdminName = "admin";
@@ -30,6 +31,12 @@ internal sealed class StartupTasks(
     {
         var version = await store.MigrateAsync(cancellationToken).ConfigureAwait(false);
         Log.StoreReady(logger, store.Description, version);
+        if (!identity.ServesApi)
+        {
+            // A worker serves no API: the first user, the sandbox and the example are the api silos' to make.
+            return;
+        }
+
         await CreateAdminAsync(cancellationToken).ConfigureAwait(false);
         if (options.EmbeddedSandbox)
         {
