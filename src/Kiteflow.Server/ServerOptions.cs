@@ -79,6 +79,13 @@ public sealed class ServerOptions
     /// <summary>What this process does in its cluster (<c>--role</c>); api and worker need a PostgreSQL store. Default all.</summary>
     public ServerRole Role { get; set; } = ServerRole.All;
 
+    /// <summary>
+    /// How long a destination worker's lease on its destination runs unless renewed (every quarter of it). A worker that
+    /// cannot renew it — paused, cut off from the store — sends nothing once it ran out, and a worker that takes the
+    /// destination over after a crash waits out what was left of it. Default 10 s.
+    /// </summary>
+    public TimeSpan DeliveryLease { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>How often a destination worker also looks in the store for records appended by another process (api silos ingest). Default 1 s.</summary>
     public TimeSpan AppendPollInterval { get; set; } = TimeSpan.FromSeconds(1);
 

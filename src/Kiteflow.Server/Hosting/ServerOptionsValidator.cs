@@ -54,6 +54,11 @@ internal sealed class ServerOptionsValidator : IValidateOptions<ServerOptions>
             problems.Add("--silo-name: give a name of 1 to 100 characters, or leave it out for host:silo-port.");
         }
 
+        if (options.DeliveryLease < TimeSpan.FromSeconds(1))
+        {
+            problems.Add($"DeliveryLease: {options.DeliveryLease} must be at least 1 s.");
+        }
+
         if (options.AppendPollInterval <= TimeSpan.Zero)
         {
             problems.Add($"AppendPollInterval: {options.AppendPollInterval} must be positive.");
