@@ -80,6 +80,13 @@ public sealed class ServerOptions
     public ServerRole Role { get; set; } = ServerRole.All;
 
     /// <summary>
+    /// In a cluster (PostgreSQL), the period and timeout of the silos' liveness probes: a silo that misses three in a row
+    /// is suspected, and declared dead once two silos suspect it (or the only other one does); its destinations then
+    /// come back on another silo. Default 3 s.
+    /// </summary>
+    public TimeSpan MembershipProbeTimeout { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>
     /// How long a destination worker's lease on its destination runs unless renewed (every quarter of it). A worker that
     /// cannot renew it — paused, cut off from the store — sends nothing once it ran out, and a worker that takes the
     /// destination over after a crash waits out what was left of it. Default 10 s.

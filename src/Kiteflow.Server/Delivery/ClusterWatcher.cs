@@ -1,4 +1,5 @@
 using Kiteflow.Server.Observability;
+using Kiteflow.Storage;
 
 namespace Kiteflow.Server.Delivery;
 
@@ -6,19 +7,23 @@ namespace Kiteflow.Server.Delivery;
 /// On a silo that hosts grains in a cluster: when another silo is declared dead (or leaves), every active destination is
 /// started again — a call to its grain activates it on a live silo if its silo was the one that left, and only wakes it
 /// otherwise. The reminders would do the same within their period (a minute); this does it as soon as the membership
-/// knows. Every such silo does it: a start is idempotent.
+/// knows. Every such silo does it: a start is idempotent. Each destination is started on its own, and tried again while
+/// the cluster settles (a call may still be routed to the silo that left), so one slow call holds up no other.
 /// </summary>
-internal sealed class ClusterWatcher(IClusterMembershipService membership, ILocalSiloDetails local, DeliveryControl control, ILogger<ClusterWatcher> logger) : BackgroundService
+internal sealed class ClusterWatcher(IClusterMembershipService membership, ILocalSiloDetails local, IKiteflowStore store, IGrainFactory grains, ILogger<ClusterWatcher> logger) : BackgroundService
 {
+    private const int Attempts = 10;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var gone = new HashSet<SiloAddress>();
+        // Silos that were gone before this one joined are not news: the start-up has started every destination.
+        var gone = membership.CurrentSnapshot.Members.Values.Where(m => Left(m.Status)).Select(m => m.SiloAddress).ToHashSet();
         try
         {
             await foreach (var snapshot in membership.MembershipUpdates.WithCancellation(stoppingToken).ConfigureAwait(false))
             {
                 var left = snapshot.Members.Values
-                    .Where(m => m.Status is SiloStatus.Dead or SiloStatus.ShuttingDown or SiloStatus.Stopping && !m.SiloAddress.Equals(local.SiloAddress) && gone.Add(m.SiloAddress))
+                    .Where(m => Left(m.Status) && !m.SiloAddress.Equals(local.SiloAddress) && gone.Add(m.SiloAddress))
                     .ToList();
                 if (left.Count == 0)
                 {
@@ -30,7 +35,7 @@ internal sealed class ClusterWatcher(IClusterMembershipService membership, ILoca
                     Log.SiloLeft(logger, silo.Name, silo.Status.ToString());
                 }
 
-                await RestartAsync(stoppingToken).ConfigureAwait(false);
+                _ = RestartAllAsync(stoppingToken);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -39,19 +44,43 @@ internal sealed class ClusterWatcher(IClusterMembershipService membership, ILoca
         }
     }
 
-    private async Task RestartAsync(CancellationToken stoppingToken)
+    private static bool Left(SiloStatus status) => status is SiloStatus.Dead or SiloStatus.ShuttingDown or SiloStatus.Stopping;
+
+    private async Task RestartAllAsync(CancellationToken stoppingToken)
     {
-        // A silo shutting down still hosts its grains for a moment: try until the calls land on a silo that stays.
-        for (var attempt = 1; attempt <= 5 && !stoppingToken.IsCancellationRequested; attempt++)
+        try
+        {
+            var active = await store.Destinations.ListAsync(DestinationState.Active, stoppingToken).ConfigureAwait(false);
+            await Task.WhenAll(active.Select(row => RestartAsync(row.Id, stoppingToken))).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Shutting down.
+        }
+        catch (StoreException e)
+        {
+            // The reminders start them within their period.
+            Log.RestartAfterSiloLeftFailed(logger, e.Message);
+        }
+    }
+
+    private async Task RestartAsync(long destinationId, CancellationToken stoppingToken)
+    {
+        for (var attempt = 1; attempt <= Attempts && !stoppingToken.IsCancellationRequested; attempt++)
         {
             try
             {
-                await control.RestartActiveAsync(stoppingToken).ConfigureAwait(false);
+                await grains.GetGrain<IDestinationGrain>(destinationId).StartAsync("restart", startCursor: null).WaitAsync(stoppingToken).ConfigureAwait(false);
                 return;
             }
-            catch (Exception e) when (e is OrleansException or TimeoutException or Storage.StoreException)
+            catch (Exception e) when (e is OrleansException or TimeoutException)
             {
-                Log.RestartAfterSiloLeftFailed(logger, e.Message);
+                if (attempt == Attempts)
+                {
+                    Log.RestartAfterSiloLeftFailed(logger, $"destination {destinationId}: {e.Message}");
+                    return;
+                }
+
                 await Task.Delay(TimeSpan.FromSeconds(2), stoppingToken).ConfigureAwait(false);
             }
         }

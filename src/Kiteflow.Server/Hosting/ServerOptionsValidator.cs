@@ -54,6 +54,11 @@ internal sealed class ServerOptionsValidator : IValidateOptions<ServerOptions>
             problems.Add("--silo-name: give a name of 1 to 100 characters, or leave it out for host:silo-port.");
         }
 
+        if (options.MembershipProbeTimeout < TimeSpan.FromMilliseconds(500))
+        {
+            problems.Add($"MembershipProbeTimeout: {options.MembershipProbeTimeout} must be at least 0.5 s.");
+        }
+
         if (options.DeliveryLease < TimeSpan.FromSeconds(1))
         {
             problems.Add($"DeliveryLease: {options.DeliveryLease} must be at least 1 s.");
