@@ -98,7 +98,9 @@ internal static class ServeCommand
 
             foreach (var url in app.Urls)
             {
-                output.WriteLine($"Kiteflow is listening on {url}  (API under {url.TrimEnd('/')}/api/v1, OpenAPI at /openapi/v1.json)");
+                output.WriteLine(options.Role == ServerRole.Worker
+                    ? $"Kiteflow is listening on {url}  (a worker silo: /healthz and /metrics only)"
+                    : $"Kiteflow is listening on {url}  (API under {url.TrimEnd('/')}/api/v1, OpenAPI at /openapi/v1.json)");
             }
 
             output.Flush();

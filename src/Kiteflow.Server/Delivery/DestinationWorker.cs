@@ -60,6 +60,9 @@ internal sealed class DestinationWorker : IAsyncDisposable
     /// <summary>Records settled per second over the last minute.</summary>
     public double RecordsPerSecond => _rate.PerSecond;
 
+    /// <summary>Whether another writer acquired the destination while this worker held it (this worker then stops for good).</summary>
+    public bool Fenced => _lease?.IsLost == true;
+
     /// <summary>Whether the loop has ended.</summary>
     public bool Stopped => _loop?.IsCompleted ?? false;
 
@@ -98,15 +101,13 @@ internal sealed class DestinationWorker : IAsyncDisposable
         await _stopping.CancelAsync().ConfigureAwait(false);
         if (_loop is { } loop)
         {
-            try
-            {
-                await loop.WaitAsync(_services.StopGracePeriod + TimeSpan.FromSeconds(5)).ConfigureAwait(false);
-            }
-            catch (TimeoutException)
+            if (await Task.WhenAny(loop, Task.Delay(_services.StopGracePeriod + TimeSpan.FromSeconds(5), _services.Time)).ConfigureAwait(false) != loop)
             {
                 await _abort.CancelAsync().ConfigureAwait(false);
-                await loop.ConfigureAwait(false);
             }
+
+            // A loop that failed has said why (it logs what holds it up); the stop goes on regardless.
+            await loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
 
         if (_lease is { } lease)
@@ -157,7 +158,7 @@ internal sealed class DestinationWorker : IAsyncDisposable
                     // One writer per destination: from here on every write carries this fence, and requests leave only
                     // while the lease holds. Losing it stops the worker at once.
                     _lease = await DestinationLease.AcquireAsync(_destinationId, _services.Store.Delivery, _services.Lease, _services.Time, _logger, stop).ConfigureAwait(false);
-                    _lease.Lost.Register(Fenced);
+                    _lease.Lost.Register(OnLeaseLost);
                     _client = _services.CreateClient(_lease);
                 }
 
@@ -181,10 +182,10 @@ internal sealed class DestinationWorker : IAsyncDisposable
                 _lease?.Lose(e.Message);
                 break;
             }
-            catch (Exception e) when (e is StoreException or CredentialException or DeliveryStoppedException or InputException or HttpRequestException or InvalidOperationException)
+            catch (Exception e) when (e is StoreException or CredentialException or DeliveryStoppedException or InputException or HttpRequestException or InvalidOperationException or OrleansException or TimeoutException)
             {
                 // The destination stays active: it says what holds it up and tries again shortly (a token check that
-                // failed, the store busy, the dataset deleted…).
+                // failed, the store busy, the dataset deleted, a budget grain whose silo just died…).
                 _state = "failed";
                 var message = e.Message;
                 Volatile.Write(ref _lastError, message);
@@ -453,7 +454,7 @@ internal sealed class DestinationWorker : IAsyncDisposable
     }
 
     /// <summary>The lease is lost: nothing is claimed or sent any more, and the calls in flight are cut (their answers could not be recorded).</summary>
-    private void Fenced()
+    private void OnLeaseLost()
     {
         _state = "fenced";
         Volatile.Write(ref _lastError, $"stopped on this silo: {_lease?.LostReason ?? "another writer acquired the destination"}");
