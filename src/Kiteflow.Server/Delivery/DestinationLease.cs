@@ -56,7 +56,17 @@ internal sealed class DestinationLease : IAsyncDisposable
             // The previous writer (a silo that died, or that only paused) may send until its lease runs out.
             Log.WaitingForLease(logger, destinationId, fence.PreviousLeaseLeft.TotalMilliseconds);
             lease._renewing = lease.RenewLoopAsync();
-            await Task.Delay(fence.PreviousLeaseLeft, time, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await Task.Delay(fence.PreviousLeaseLeft, time, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // Stopped while it waited: nothing was sent, and the next writer need not wait for this one.
+                await lease.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
+
             return lease;
         }
 

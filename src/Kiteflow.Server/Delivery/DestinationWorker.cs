@@ -121,6 +121,11 @@ internal sealed class DestinationWorker : IAsyncDisposable
                 // The run is the new writer's to end.
                 lease.Lose(e.Message);
             }
+            catch (StoreException e)
+            {
+                // The store is unreachable: the run stays open, and the next start of the destination ends it.
+                Log.DestinationHeldUp(_logger, _destinationId, e.Message);
+            }
 
             await lease.DisposeAsync().ConfigureAwait(false);
         }
