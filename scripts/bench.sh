@@ -3,7 +3,7 @@
 # loopback receiver, syslog-ng with its http() destination), builds in Release, then runs the harness.
 #   ./scripts/bench.sh                 every benchmark
 #   ./scripts/bench.sh planner         one of: planner preview pacing delivery delivery-memory ingest store-append preview-api
-#                                      server-lag server-fleet server-pacing ui
+#                                      server-lag server-fleet server-pacing ui cluster
 # ingest and store-append compare the SQLite store with PostgreSQL (a throwaway server, as the tests start one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +22,7 @@ dotnet build src/Kiteflow.Cli -c Release -nologo -v quiet -clp:ErrorsOnly -tl:of
 dotnet build bench/Kiteflow.Benchmarks -c Release -nologo -v quiet -clp:ErrorsOnly -tl:off
 bench=bench/Kiteflow.Benchmarks/bin/Release/net10.0/Kiteflow.Benchmarks.dll
 which=("$@")
-[ ${#which[@]} -gt 0 ] || which=(planner preview pacing delivery delivery-memory ingest store-append preview-api server-lag server-fleet server-pacing ui)
+[ ${#which[@]} -gt 0 ] || which=(planner preview pacing delivery delivery-memory ingest store-append preview-api server-lag server-fleet server-pacing ui cluster)
 for b in "${which[@]}"; do
   echo "=== $b"
   case "$b" in

@@ -68,6 +68,9 @@ internal static class IngestHarness
             AdminPassword = "bench-password",
             EmbeddedSandbox = false,
             Output = TextWriter.Null,
+            SiloPort = BenchSupport.FreePort(),
+            GatewayPort = BenchSupport.FreePort(),
+            SiloAddress = System.Net.IPAddress.Loopback,
             ConfigureBuilder = builder => builder.Logging.SetMinimumLevel(LogLevel.Warning),
         });
         await app.StartAsync();

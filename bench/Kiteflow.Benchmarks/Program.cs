@@ -12,6 +12,7 @@ using Kiteflow.Benchmarks;
 // dotnet run -c Release --project bench/Kiteflow.Benchmarks -- server-lag [RECORDS] [PER-SECOND] [RUNS]  (kiteflow serve: ingest acknowledged → request at the sandbox)
 // dotnet run -c Release --project bench/Kiteflow.Benchmarks -- server-fleet [COUNTS] [SECONDS] [PER-SECOND]  (kiteflow serve: memory and threads of 1 and 50 active destinations)
 // dotnet run -c Release --project bench/Kiteflow.Benchmarks -- server-pacing [org|user]  (kiteflow serve: destinations sharing an organization's or a user's budget)
+// dotnet run -c Release --project bench/Kiteflow.Benchmarks -- cluster [WORKERS…] [failover]  (kiteflow serve cluster on PostgreSQL: 1, 2, 4 workers against scaled-down limits; failover after kill -9)
 var which = args.Length > 0 ? args[0] : "planner";
 switch (which)
 {
@@ -32,6 +33,8 @@ switch (which)
         return await ServerFleetHarness.RunAsync(args[1..]);
     case "server-pacing":
         return await ServerPacingHarness.RunAsync(args[1..]);
+    case "cluster":
+        return await ClusterHarness.RunAsync(args[1..]);
     case "pacing":
         return await PacingHarness.RunAsync(args[1..]);
     case "baseline-post":

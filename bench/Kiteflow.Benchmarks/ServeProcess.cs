@@ -47,12 +47,18 @@ internal sealed class ServeProcess : IAsyncDisposable
         }
     }
 
-    public static async Task<ServeProcess> StartAsync()
+    public static Task<ServeProcess> StartAsync() => StartAsync([], new Dictionary<string, string>(), logIn: true);
+
+    /// <summary>
+    /// Starts <c>kiteflow serve</c> with <paramref name="extraArgs"/> and <paramref name="environment"/> added; with
+    /// <paramref name="logIn"/>, logs in and makes an API key for <see cref="Api"/> (a worker silo serves no API).
+    /// </summary>
+    public static async Task<ServeProcess> StartAsync(string[] extraArgs, IReadOnlyDictionary<string, string> environment, bool logIn)
     {
         var directory = Directory.CreateTempSubdirectory("kiteflow-serve-bench-").FullName;
         var port = BenchSupport.FreePort();
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[] { BenchSupport.Cli, "serve", "--urls", $"http://127.0.0.1:{port}", "--data", directory })
+        foreach (var arg in (string[])[BenchSupport.Cli, "serve", "--urls", $"http://127.0.0.1:{port}", "--data", directory, .. extraArgs])
         {
             start.ArgumentList.Add(arg);
         }
@@ -60,6 +66,11 @@ internal sealed class ServeProcess : IAsyncDisposable
         start.Environment["KITEFLOW_ADMIN_PASSWORD"] = Password;
         start.Environment["KITEFLOW_HOME"] = directory;
         start.Environment["CI"] = "true";
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
         var process = Process.Start(start)!;
         var serve = new ServeProcess(process, directory, new Uri($"http://127.0.0.1:{port}"));
         process.ErrorDataReceived += (_, e) =>
@@ -90,7 +101,11 @@ internal sealed class ServeProcess : IAsyncDisposable
         }
 
         _ = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
-        await serve.LogInAsync();
+        if (logIn)
+        {
+            await serve.LogInAsync();
+        }
+
         return serve;
     }
 
@@ -155,6 +170,13 @@ internal sealed class ServeProcess : IAsyncDisposable
 
     /// <summary>The server's CPU time so far (user + system).</summary>
     public TimeSpan Cpu => BenchSupport.ProcessCpu(Pid);
+
+    /// <summary>kill -9: no chance to tidy up.</summary>
+    public async Task KillAsync()
+    {
+        _ = Kill(_process.Id, 9);
+        await _process.WaitForExitAsync();
+    }
 
     public async ValueTask DisposeAsync()
     {

@@ -8,11 +8,15 @@ using Kiteflow.Server.Hosting;
 using Kiteflow.Server.Observability;
 using Kiteflow.Server.Security;
 using Kiteflow.Server.Ui;
+using Kiteflow.Storage.Postgres.Hosting;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging.Console;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using Orleans.Configuration;
 
 namespace Kiteflow.Server;
 
@@ -61,12 +65,12 @@ public static class KiteflowServer
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(30));
 
         ConfigureLogging(builder);
-        ConfigureOrleans(builder, options);
-        ConfigureServices(builder.Services, options, paths);
+        var identity = ConfigureOrleans(builder, options, paths);
+        ConfigureServices(builder.Services, options, paths, identity);
         options.ConfigureBuilder?.Invoke(builder);
 
         var app = builder.Build();
-        MapEndpoints(app);
+        MapEndpoints(app, identity);
         return app;
     }
 
@@ -101,16 +105,58 @@ public static class KiteflowServer
     }
 
     /// <summary>
-    /// Active destinations and the rate-limit budgets live in Orleans grains (issue 9): in one process, a silo of its own
-    /// on loopback with in-memory reminders; the store brings the destinations back on every start.
+    /// Active destinations and the rate-limit budgets live in Orleans grains (issues 9 and 11). On SQLite: one process, a
+    /// silo of its own on loopback with in-memory reminders; the store brings the destinations back on every start. On
+    /// PostgreSQL: a cluster — silos find each other in the store's membership table and keep their reminders there, so
+    /// the destinations of a silo that died come back on another. An api silo hosts neither destination nor budget
+    /// grains: Orleans places a grain only on silos that have its class, and the api silo's is taken out.
     /// </summary>
-    private static void ConfigureOrleans(WebApplicationBuilder builder, ServerOptions options)
+    private static SiloIdentity ConfigureOrleans(WebApplicationBuilder builder, ServerOptions options, ServerPaths paths)
     {
+        var postgres = paths.Store.Postgres;
+        var siloPort = options.SiloPort ?? (postgres is null ? FreeLoopbackPort() : KiteflowClusterOptions.DefaultSiloPort);
+        var gatewayPort = options.GatewayPort ?? (postgres is null ? FreeLoopbackPort() : KiteflowClusterOptions.DefaultGatewayPort);
+        var identity = new SiloIdentity(options.SiloName ?? $"{Environment.MachineName}:{siloPort}", options.Role, postgres is not null);
         builder.UseOrleans(silo =>
         {
-            silo.UseLocalhostClustering(options.SiloPort ?? FreeLoopbackPort(), options.GatewayPort ?? FreeLoopbackPort(), serviceId: "kiteflow", clusterId: "kiteflow");
-            silo.UseInMemoryReminderService();
+            if (postgres is null)
+            {
+                silo.UseLocalhostClustering(siloPort, gatewayPort, serviceId: KiteflowClusterOptions.DefaultId, clusterId: KiteflowClusterOptions.DefaultId);
+                silo.UseInMemoryReminderService();
+            }
+            else
+            {
+                silo.UseKiteflowPostgresClustering(postgres, cluster =>
+                {
+                    cluster.SiloPort = siloPort;
+                    cluster.GatewayPort = gatewayPort;
+                    cluster.AdvertisedAddress = options.SiloAddress;
+                });
+                silo.UseKiteflowPostgresReminders(postgres);
+
+                // A silo that stops answering is declared dead after about three missed probes. Not stretched while this
+                // silo feels degraded (a busy machine): fencing keeps a silo declared dead too early from doing harm,
+                // and a destination waits for its silo's death before it delivers again.
+                silo.Configure<ClusterMembershipOptions>(membership =>
+                {
+                    membership.ProbeTimeout = options.MembershipProbeTimeout;
+                    membership.NumMissedProbesLimit = 3;
+                    membership.ExtendProbeTimeoutDuringDegradation = false;
+                });
+            }
+
+            silo.Configure<SiloOptions>(silo => silo.SiloName = identity.Name);
+            if (!identity.HostsGrains)
+            {
+                // After Orleans' own provider has listed the assembly's grain classes.
+                silo.Services.PostConfigure<GrainTypeOptions>(types =>
+                {
+                    types.Classes.Remove(typeof(DestinationGrain));
+                    types.Classes.Remove(typeof(RateLimitBudgetGrain));
+                });
+            }
         });
+        return identity;
     }
 
     private static int FreeLoopbackPort()
@@ -120,9 +166,10 @@ public static class KiteflowServer
         return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    private static void ConfigureServices(IServiceCollection services, ServerOptions options, ServerPaths paths)
+    private static void ConfigureServices(IServiceCollection services, ServerOptions options, ServerPaths paths, SiloIdentity identity)
     {
         services.AddSingleton(options);
+        services.AddSingleton(identity);
         services.AddSingleton(paths);
         services.AddSingleton(options.TimeProvider);
         services.AddSingleton(provider => paths.Store.Open(provider.GetRequiredService<ILoggerFactory>()));
@@ -139,16 +186,22 @@ public static class KiteflowServer
         services.AddSingleton<DeliveryControl>();
         services.AddHostedService<DeliveryStartup>();
         services.AddSingleton<UiAssets>();
+        if (identity.Clustered && identity.HostsGrains)
+        {
+            services.AddHostedService<ClusterWatcher>();
+        }
 
         services.ConfigureHttpJsonOptions(json => ServerJson.Configure(json.SerializerOptions));
         services.Configure<RouteHandlerOptions>(route => route.ThrowOnBadRequest = true);
         services.AddProblemDetails();
         services.AddExceptionHandler<ProblemExceptionHandler>();
-        services.AddHealthChecks().AddCheck<StoreHealthCheck>("store");
+        services.AddHealthChecks().AddCheck<StoreHealthCheck>("store").AddCheck<ClusterHealthCheck>("cluster");
         services.AddOpenApi();
         services.AddHttpClient(BuildkiteHttpClient, client => client.Timeout = TimeSpan.FromSeconds(30))
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false });
-        services.AddOpenTelemetry().WithMetrics(metrics => metrics
+        services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService("kiteflow", serviceInstanceId: identity.Name).AddAttributes([new("kiteflow.silo", identity.Name), new("kiteflow.role", identity.RoleName)]))
+            .WithMetrics(metrics => metrics
             .AddMeter(KiteflowMetrics.MeterName, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel")
             .AddPrometheusExporter());
 
@@ -190,12 +243,20 @@ public static class KiteflowServer
         services.AddAuthorizationBuilder().SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
     }
 
-    private static void MapEndpoints(WebApplication app)
+    private static void MapEndpoints(WebApplication app, SiloIdentity identity)
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseAuthentication();
         app.UseAuthorization();
+
+        app.MapHealthChecks("/healthz", new HealthCheckOptions { ResponseWriter = HealthReportWriter.WriteAsync }).AllowAnonymous();
+        app.MapPrometheusScrapingEndpoint("/metrics");
+        if (!identity.ServesApi)
+        {
+            // A worker hosts grains only: no API, UI or ingest.
+            return;
+        }
 
         var api = app.MapGroup("/api/v1").AddEndpointFilter<AntiforgeryFilter>();
         SessionEndpoints.Map(api);
@@ -208,10 +269,7 @@ public static class KiteflowServer
         AuditEndpoints.Map(api);
         CatalogEndpoints.Map(api);
         IngestEndpoints.Map(app);
-
-        app.MapHealthChecks("/healthz").AllowAnonymous();
         app.MapOpenApi();
-        app.MapPrometheusScrapingEndpoint("/metrics");
         UiEndpoints.Map(app);
     }
 }

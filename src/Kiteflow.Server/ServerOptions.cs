@@ -58,11 +58,43 @@ public sealed class ServerOptions
     /// <summary>How many records an upload appends per transaction. Default 5,000.</summary>
     public int UploadBatchRecords { get; set; } = 5_000;
 
-    /// <summary>The Orleans silo's port on loopback; null for a free one (the single-process default).</summary>
+    /// <summary>
+    /// The Orleans silo's port (<c>--silo-port</c>); null for a free loopback one on SQLite, and Orleans' 11111 on PostgreSQL,
+    /// where the silos of one cluster must reach each other.
+    /// </summary>
     public int? SiloPort { get; set; }
 
-    /// <summary>The Orleans gateway's port on loopback; null for a free one.</summary>
+    /// <summary>The Orleans gateway's port (<c>--gateway-port</c>); null for a free loopback one on SQLite, and 30000 on PostgreSQL.</summary>
     public int? GatewayPort { get; set; }
+
+    /// <summary>
+    /// The address this silo publishes to the others (<c>--silo-address</c>), on PostgreSQL; null lets Orleans pick this
+    /// host's address. Silos on one machine can use 127.0.0.1.
+    /// </summary>
+    public System.Net.IPAddress? SiloAddress { get; set; }
+
+    /// <summary>The silo's name in the cluster, in <c>/healthz</c> and on the metrics (<c>--silo-name</c>); null is host:silo-port.</summary>
+    public string? SiloName { get; set; }
+
+    /// <summary>What this process does in its cluster (<c>--role</c>); api and worker need a PostgreSQL store. Default all.</summary>
+    public ServerRole Role { get; set; } = ServerRole.All;
+
+    /// <summary>
+    /// In a cluster (PostgreSQL), the period and timeout of the silos' liveness probes: a silo that misses three in a row
+    /// is suspected, and declared dead once two silos suspect it (or the only other one does); its destinations then
+    /// come back on another silo. Default 3 s.
+    /// </summary>
+    public TimeSpan MembershipProbeTimeout { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>
+    /// How long a destination worker's lease on its destination runs unless renewed (every quarter of it). A worker that
+    /// cannot renew it — paused, cut off from the store — sends nothing once it ran out, and a worker that takes the
+    /// destination over after a crash waits out what was left of it. Default 10 s.
+    /// </summary>
+    public TimeSpan DeliveryLease { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How often a destination worker also looks in the store for records appended by another process (api silos ingest). Default 1 s.</summary>
+    public TimeSpan AppendPollInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>When a destination is paused (or the server stops), how long its calls in flight get to be answered before they are cut. Default 10 s.</summary>
     public TimeSpan DeliveryStopGracePeriod { get; set; } = TimeSpan.FromSeconds(10);

@@ -14,4 +14,10 @@ public enum StoreConflict
 
     /// <summary>The item does not exist (any more).</summary>
     NotFound,
+
+    /// <summary>
+    /// A destination's write carried a stale fence: another process (or activation) acquired the destination since, and
+    /// it alone writes the destination's ledger and progress now.
+    /// </summary>
+    Fenced,
 }

@@ -60,7 +60,10 @@ internal sealed class ServeProcess : IDisposable
     }
 
     /// <summary>Starts <c>kiteflow serve --data <paramref name="dataDirectory"/></c> and waits until it listens.</summary>
-    public static async Task<ServeProcess> StartAsync(string dataDirectory, params string[] extraArgs)
+    public static Task<ServeProcess> StartAsync(string dataDirectory, params string[] extraArgs) => StartAsync(dataDirectory, new Dictionary<string, string>(), extraArgs);
+
+    /// <summary>Starts <c>kiteflow serve --data <paramref name="dataDirectory"/></c> with <paramref name="environment"/> added, and waits until it listens.</summary>
+    public static async Task<ServeProcess> StartAsync(string dataDirectory, IReadOnlyDictionary<string, string> environment, params string[] extraArgs)
     {
         var port = FreePort();
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = dataDirectory };
@@ -73,6 +76,11 @@ internal sealed class ServeProcess : IDisposable
         start.Environment["KITEFLOW_HOME"] = dataDirectory;
         start.Environment["KITEFLOW_ADMIN_PASSWORD"] = AdminPassword;
         start.Environment.Remove("KITEFLOW_MASTER_KEY");
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
         var server = new ServeProcess(Process.Start(start)!, new Uri($"http://127.0.0.1:{port}"));
         var ended = server._process.WaitForExitAsync();
         if (await Task.WhenAny(server._listening.Task, ended).WaitAsync(TimeSpan.FromMinutes(2)) != server._listening.Task)

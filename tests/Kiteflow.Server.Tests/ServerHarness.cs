@@ -51,6 +51,11 @@ internal sealed class ServerHarness : IAsyncDisposable
             AdminPassword = AdminPassword,
             Output = output,
             Environment = _ => null,
+
+            // Free loopback ports: a server on PostgreSQL would take Orleans' fixed defaults, which tests running at once share.
+            SiloPort = FreePort(),
+            GatewayPort = FreePort(),
+            SiloAddress = System.Net.IPAddress.Loopback,
             ConfigureBuilder = builder => builder.Logging.AddProvider(logs).SetMinimumLevel(LogLevel.Trace),
         };
         configure?.Invoke(options);
@@ -123,5 +128,12 @@ internal sealed class ServerHarness : IAsyncDisposable
                 lines.Enqueue($"{logLevel} {category}: {formatter(state, exception)} {values} {exception}");
             }
         }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

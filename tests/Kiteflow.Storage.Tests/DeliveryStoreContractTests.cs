@@ -66,18 +66,18 @@ public abstract class DeliveryStoreContractTests : IAsyncLifetime
         var fresh = await Delivery.GetProgressAsync(7, CancellationToken.None);
         Assert.Equal((0L, (long?)null), (fresh.Cursor, fresh.ClaimFrom));
 
-        await Delivery.StartRunAsync(7, cursor: 5, "activate", At, CancellationToken.None);
-        var claimed = await Delivery.ClaimAsync(7, 5, 9, "{\"url\":\"v1\"}", At, CancellationToken.None);
+        await Delivery.StartRunAsync(7, cursor: 5, "activate", At, null, CancellationToken.None);
+        var claimed = await Delivery.ClaimAsync(7, 5, 9, "{\"url\":\"v1\"}", At, null, CancellationToken.None);
         Assert.Equal((5L, (long?)5, (long?)9, "{\"url\":\"v1\"}"), (claimed.Cursor, claimed.ClaimFrom, claimed.ClaimTo, claimed.ClaimSettings));
 
         // Another claim while one is open is refused: a destination delivers one stretch at a time.
-        await Assert.ThrowsAsync<StoreConflictException>(() => Delivery.ClaimAsync(7, 9, 12, "{}", At, CancellationToken.None));
+        await Assert.ThrowsAsync<StoreConflictException>(() => Delivery.ClaimAsync(7, 9, 12, "{}", At, null, CancellationToken.None));
 
         // A pause part-way adds what was done but keeps the claim: the same stretch is resumed.
-        var paused = await Delivery.FinishAsync(7, new DeliveryCounts(2, 0, 0, 2, 0, 0), finishedTo: null, At, CancellationToken.None);
+        var paused = await Delivery.FinishAsync(7, new DeliveryCounts(2, 0, 0, 2, 0, 0), finishedTo: null, At, null, CancellationToken.None);
         Assert.Equal((5L, (long?)5, 2L), (paused.Cursor, paused.ClaimFrom, paused.Totals.Delivered));
 
-        var done = await Delivery.FinishAsync(7, new DeliveryCounts(1, 1, 0, 3, 1, 1, "422 Validation Failed"), finishedTo: 9, At, CancellationToken.None);
+        var done = await Delivery.FinishAsync(7, new DeliveryCounts(1, 1, 0, 3, 1, 1, "422 Validation Failed"), finishedTo: 9, At, null, CancellationToken.None);
         Assert.Equal((9L, (long?)null, (string?)null), (done.Cursor, done.ClaimFrom, done.ClaimSettings));
         Assert.Equal(new DeliveryCounts(3, 1, 0, 5, 1, 1), done.Totals);
         Assert.Equal("422 Validation Failed", done.LastError);
@@ -89,12 +89,12 @@ public abstract class DeliveryStoreContractTests : IAsyncLifetime
     [Fact]
     public async Task StartRun_SetsTheStartingPointOnlyOnce()
     {
-        await Delivery.StartRunAsync(3, cursor: 100, "activate", At, CancellationToken.None);
-        await Delivery.ClaimAsync(3, 100, 110, "{}", At, CancellationToken.None);
-        await Delivery.FinishAsync(3, new DeliveryCounts(10, 0, 0, 10, 0, 0), 110, At, CancellationToken.None);
-        await Delivery.EndRunAsync(3, "pause", At, CancellationToken.None);
+        await Delivery.StartRunAsync(3, cursor: 100, "activate", At, null, CancellationToken.None);
+        await Delivery.ClaimAsync(3, 100, 110, "{}", At, null, CancellationToken.None);
+        await Delivery.FinishAsync(3, new DeliveryCounts(10, 0, 0, 10, 0, 0), 110, At, null, CancellationToken.None);
+        await Delivery.EndRunAsync(3, "pause", At, null, CancellationToken.None);
 
-        var resumed = await Delivery.StartRunAsync(3, cursor: 0, "resume", At.AddMinutes(1), CancellationToken.None);
+        var resumed = await Delivery.StartRunAsync(3, cursor: 0, "resume", At.AddMinutes(1), null, CancellationToken.None);
 
         Assert.Equal(110, resumed.Cursor);
         var runs = await Delivery.ListRunsAsync(3, 10, CancellationToken.None);
@@ -106,8 +106,8 @@ public abstract class DeliveryStoreContractTests : IAsyncLifetime
     [Fact]
     public async Task Rejected_OneRowPerRecord_RetriedRecordsDeliveredAreRemoved_FailuresStay()
     {
-        await Delivery.PutRejectedAsync(4, [Rejected(1, "validate"), Rejected(2, "http"), Rejected(3, "http", possibly: true)], CancellationToken.None);
-        await Delivery.PutRejectedAsync(4, [Rejected(2, "http") with { Message = "again" }], CancellationToken.None);
+        await Delivery.PutRejectedAsync(4, [Rejected(1, "validate"), Rejected(2, "http"), Rejected(3, "http", possibly: true)], null, CancellationToken.None);
+        await Delivery.PutRejectedAsync(4, [Rejected(2, "http") with { Message = "again" }], null, CancellationToken.None);
 
         var page = await Delivery.ListRejectedAsync(4, -1, 2, CancellationToken.None);
         Assert.Equal([1L, 2L], page.Items.Select(r => r.Offset));
@@ -124,9 +124,9 @@ public abstract class DeliveryStoreContractTests : IAsyncLifetime
         await Assert.ThrowsAsync<StoreConflictException>(() => Delivery.BeginRetryAsync(4, null, false, At, CancellationToken.None));
 
         // Record 2 fails again during the retry: its row is written afresh and outlives the retry.
-        await Delivery.PutRejectedAsync(4, [Rejected(2, "http") with { Message = "still refused" }], CancellationToken.None);
+        await Delivery.PutRejectedAsync(4, [Rejected(2, "http") with { Message = "still refused" }], null, CancellationToken.None);
         var before = (await Delivery.GetProgressAsync(4, CancellationToken.None)).Totals;
-        await Delivery.EndRetryAsync(4, 1, new DeliveryCounts(1, 1, 0, 3, 1, 0), At, CancellationToken.None);
+        await Delivery.EndRetryAsync(4, 1, new DeliveryCounts(1, 1, 0, 3, 1, 0), At, null, CancellationToken.None);
 
         var left = await Delivery.ListRejectedAsync(4, -1, 10, CancellationToken.None);
         Assert.Equal([2L, 3L], left.Items.Select(r => r.Offset));
@@ -143,14 +143,14 @@ public abstract class DeliveryStoreContractTests : IAsyncLifetime
     [Fact]
     public async Task StartRun_WhileARunIsOpen_EndsItAsSuperseded()
     {
-        await Delivery.StartRunAsync(5, cursor: null, "activate", At, CancellationToken.None);
-        var second = await Delivery.StartRunAsync(5, cursor: null, "restart", At.AddMinutes(1), CancellationToken.None);
+        await Delivery.StartRunAsync(5, cursor: null, "activate", At, null, CancellationToken.None);
+        var second = await Delivery.StartRunAsync(5, cursor: null, "restart", At.AddMinutes(1), null, CancellationToken.None);
 
         var runs = await Delivery.ListRunsAsync(5, 10, CancellationToken.None);
         Assert.Equal([("restart", (string?)null), ("activate", "superseded")], runs.Select(r => (r.Reason, r.EndReason)));
         Assert.Equal(runs[0].Id, second.RunId);
 
-        await Delivery.EndRunAsync(5, "pause", At.AddMinutes(2), CancellationToken.None);
+        await Delivery.EndRunAsync(5, "pause", At.AddMinutes(2), null, CancellationToken.None);
         Assert.Null((await Delivery.GetProgressAsync(5, CancellationToken.None)).RunId);
         Assert.Equal("pause", (await Delivery.ListRunsAsync(5, 1, CancellationToken.None))[0].EndReason);
     }
@@ -169,9 +169,9 @@ public abstract class DeliveryStoreContractTests : IAsyncLifetime
             {
                 try
                 {
-                    await Delivery.ClaimAsync(8, from, from + 1, "{}", At, CancellationToken.None);
+                    await Delivery.ClaimAsync(8, from, from + 1, "{}", At, null, CancellationToken.None);
                     claimed.Add((c, from));
-                    await Delivery.FinishAsync(8, new DeliveryCounts(1, 0, 0, 1, 0, 0), from + 1, At, CancellationToken.None);
+                    await Delivery.FinishAsync(8, new DeliveryCounts(1, 0, 0, 1, 0, 0), from + 1, At, null, CancellationToken.None);
                 }
                 catch (StoreConflictException)
                 {
@@ -239,15 +239,98 @@ public abstract class DeliveryStoreContractTests : IAsyncLifetime
         // Buildkite's answer (or a proxy's) may carry U+0000, which some databases cannot hold as text: the write must
         // not fail, and the rest of the text must stay.
         const string response = "<html>\0bad gateway</html>";
-        await Delivery.PutRejectedAsync(6, [Rejected(1, "http") with { Response = response, Message = "refused\0" }], CancellationToken.None);
+        await Delivery.PutRejectedAsync(6, [Rejected(1, "http") with { Response = response, Message = "refused\0" }], null, CancellationToken.None);
         await Delivery.Ledger.WriteAsync(Entry("nul", 1, BatchState.Rejected, [1]) with { Response = response }, durable: true, CancellationToken.None);
-        await Delivery.FinishAsync(6, DeliveryCounts.Zero with { LastError = "502\0" }, null, At, CancellationToken.None);
+        await Delivery.FinishAsync(6, DeliveryCounts.Zero with { LastError = "502\0" }, null, At, null, CancellationToken.None);
 
         var row = Assert.Single((await Delivery.ListRejectedAsync(6, -1, 10, CancellationToken.None)).Items);
         Assert.Contains(row.Response, KeptOrReplaced(response));
         Assert.Contains(row.Message, KeptOrReplaced("refused\0"));
         Assert.Contains((await Delivery.Ledger.FindAsync("nul", 1, CancellationToken.None))!.Response, KeptOrReplaced(response));
         Assert.Contains((await Delivery.GetProgressAsync(6, CancellationToken.None)).LastError, KeptOrReplaced("502\0"));
+    }
+
+    [Fact]
+    public async Task Fence_AfterAnotherWriterAcquires_EveryWriteOfTheOldOneIsRefused_AndChangesNothing()
+    {
+        var old = await Delivery.AcquireAsync(21, TimeSpan.FromSeconds(10), At, CancellationToken.None);
+        await Delivery.StartRunAsync(21, cursor: 0, "activate", At, old, CancellationToken.None);
+        await Delivery.ClaimAsync(21, 0, 4, "{}", At, old, CancellationToken.None);
+        var oldLedger = Delivery.FencedLedger(old);
+        await oldLedger.WriteAsync(Entry("d21", 0, BatchState.InFlight, [0, 1]), durable: true, CancellationToken.None);
+
+        // Another writer takes the destination over (a silo declared dead, whose process was only paused).
+        var next = await Delivery.AcquireAsync(21, TimeSpan.FromSeconds(10), At.AddSeconds(1), CancellationToken.None);
+        Assert.Equal(old.Epoch + 1, next.Epoch);
+        Assert.True(next.PreviousLeaseLeft > TimeSpan.Zero, "the old writer's lease had not run out");
+
+        var before = await Delivery.GetProgressAsync(21, CancellationToken.None);
+        Task[] stale =
+        [
+            oldLedger.WriteAsync(Entry("d21", 0, BatchState.Delivered, [0, 1]) with { Status = 201 }, durable: true, CancellationToken.None),
+            oldLedger.WriteAllAsync([Entry("d21", 2, BatchState.Delivered, [2, 3])], CancellationToken.None),
+            Delivery.FinishAsync(21, new DeliveryCounts(4, 0, 0, 2, 0, 0), finishedTo: 4, At, old, CancellationToken.None),
+            Delivery.ClaimAsync(21, 0, 2, "{}", At, old, CancellationToken.None),
+            Delivery.PutRejectedAsync(21, [Rejected(3, "http")], old, CancellationToken.None),
+            Delivery.StartRunAsync(21, cursor: null, "restart", At, old, CancellationToken.None),
+            Delivery.EndRunAsync(21, "pause", At, old, CancellationToken.None),
+            Delivery.EndRetryAsync(21, 1, new DeliveryCounts(1, 0, 0, 1, 0, 0), At, old, CancellationToken.None),
+        ];
+        foreach (var write in stale)
+        {
+            var refused = await Assert.ThrowsAsync<StoreConflictException>(() => write);
+            Assert.Equal(StoreConflict.Fenced, refused.Conflict);
+        }
+
+        Assert.False(await Delivery.RenewAsync(old, TimeSpan.FromSeconds(10), At, CancellationToken.None));
+        var after = await Delivery.GetProgressAsync(21, CancellationToken.None);
+        Assert.Equal((before.Cursor, before.ClaimFrom, before.ClaimTo, before.Totals, before.RunId), (after.Cursor, after.ClaimFrom, after.ClaimTo, after.Totals, after.RunId));
+        Assert.Equal(BatchState.InFlight, (await Delivery.Ledger.FindAsync("d21", 0, CancellationToken.None))!.State);
+        Assert.Null(await Delivery.Ledger.FindAsync("d21", 2, CancellationToken.None));
+        Assert.Equal((0L, 0L), await Delivery.CountRejectedAsync(21, CancellationToken.None));
+
+        // The new writer goes on where the store says.
+        var newLedger = Delivery.FencedLedger(next);
+        await newLedger.WriteAsync(Entry("d21", 0, BatchState.Delivered, [0, 1]), durable: true, CancellationToken.None);
+        var finished = await Delivery.FinishAsync(21, new DeliveryCounts(4, 0, 0, 2, 0, 0), finishedTo: 4, At, next, CancellationToken.None);
+        Assert.Equal((4L, (long?)null), (finished.Cursor, finished.ClaimFrom));
+        Assert.True(await Delivery.RenewAsync(next, TimeSpan.FromSeconds(10), At, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Fence_AWriteNobodyWaitedFor_IsRefusedAndReportedByTheStaleWritersFlush_NotByAnotherWriters()
+    {
+        var a = await Delivery.AcquireAsync(22, TimeSpan.FromSeconds(10), At, CancellationToken.None);
+        var b = await Delivery.AcquireAsync(23, TimeSpan.FromSeconds(10), At, CancellationToken.None);
+        var staleLedger = Delivery.FencedLedger(a);
+        var otherLedger = Delivery.FencedLedger(b);
+        await Delivery.AcquireAsync(22, TimeSpan.FromSeconds(10), At, CancellationToken.None);
+
+        await staleLedger.WriteAsync(Entry("d22", 0, BatchState.Delivered, [0]), durable: false, CancellationToken.None);
+        await otherLedger.WriteAsync(Entry("d23", 0, BatchState.Delivered, [0]), durable: false, CancellationToken.None);
+        await Delivery.Ledger.WriteAsync(Entry("unfenced", 0, BatchState.Delivered, [0]), durable: false, CancellationToken.None);
+
+        await otherLedger.FlushAsync(CancellationToken.None);
+        await Delivery.Ledger.FlushAsync(CancellationToken.None);
+        var refused = await Assert.ThrowsAsync<StoreConflictException>(() => staleLedger.FlushAsync(CancellationToken.None));
+        Assert.Equal(StoreConflict.Fenced, refused.Conflict);
+        Assert.Null(await Delivery.Ledger.FindAsync("d22", 0, CancellationToken.None));
+        Assert.NotNull(await Delivery.Ledger.FindAsync("d23", 0, CancellationToken.None));
+        Assert.NotNull(await Delivery.Ledger.FindAsync("unfenced", 0, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Fence_ReleasedLease_LetsTheNextWriterStartAtOnce()
+    {
+        var first = await Delivery.AcquireAsync(24, TimeSpan.FromSeconds(30), At, CancellationToken.None);
+        await Delivery.ReleaseAsync(first, At, CancellationToken.None);
+        var second = await Delivery.AcquireAsync(24, TimeSpan.FromSeconds(30), At, CancellationToken.None);
+        Assert.Equal((first.Epoch + 1, TimeSpan.Zero), (second.Epoch, second.PreviousLeaseLeft));
+
+        // Releasing a stale fence changes nothing: the holder's lease still runs.
+        await Delivery.ReleaseAsync(first, At, CancellationToken.None);
+        var third = await Delivery.AcquireAsync(24, TimeSpan.FromSeconds(30), At, CancellationToken.None);
+        Assert.True(third.PreviousLeaseLeft > TimeSpan.Zero);
     }
 
     private static LedgerEntry Entry(string run, long first, BatchState state, long[] positions) => new()

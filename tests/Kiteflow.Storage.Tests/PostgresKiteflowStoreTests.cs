@@ -79,7 +79,7 @@ public sealed class PostgresKiteflowStoreTests(PostgresServerFixture postgres) :
             var health = await store.CheckAsync(CancellationToken.None);
 
             // Delivery's calls fail as the store's, so a destination's worker sees a StoreException it waits out.
-            var claim = await Assert.ThrowsAsync<StoreException>(() => store.Delivery.ClaimAsync(1, 0, 1, "{}", At, CancellationToken.None));
+            var claim = await Assert.ThrowsAsync<StoreException>(() => store.Delivery.ClaimAsync(1, 0, 1, "{}", At, null, CancellationToken.None));
             var ledger = await Assert.ThrowsAsync<StoreException>(() => store.Delivery.Ledger.WriteAsync(
                 new() { Run = "d1", FirstPosition = 0, Positions = [0], State = Kiteflow.Delivery.Ledger.BatchState.InFlight, UpdatedAt = At }, durable: true, CancellationToken.None));
             Assert.Contains(expected, claim.Message);

@@ -30,9 +30,9 @@ if (args.Length == 3 && args[0] == "claim"
         {
             try
             {
-                await store.Delivery.ClaimAsync(destinationId, from, from + 1, "{}", DateTimeOffset.UtcNow, CancellationToken.None);
+                await store.Delivery.ClaimAsync(destinationId, from, from + 1, "{}", DateTimeOffset.UtcNow, null, CancellationToken.None);
                 Say($"claimed {from}");
-                await store.Delivery.FinishAsync(destinationId, new DeliveryCounts(1, 0, 0, 1, 0, 0), from + 1, DateTimeOffset.UtcNow, CancellationToken.None);
+                await store.Delivery.FinishAsync(destinationId, new DeliveryCounts(1, 0, 0, 1, 0, 0), from + 1, DateTimeOffset.UtcNow, null, CancellationToken.None);
             }
             catch (StoreConflictException)
             {

@@ -25,12 +25,28 @@ internal static class ServeCommand
         {
             Description = "On a store without datasets, add the seeded example: the dataset release-train and two draft destinations on the sandbox credential — trigger-builds (a build per record, responses into trigger-builds-responses) and annotate-from-responses (an annotation per build). Activate the first, then the second.",
         };
+        var role = new Option<ServerRole>("--role")
+        {
+            Description = "What this process does in a cluster on PostgreSQL: all (the default), api (REST API, UI and ingest; no destination runs here) or worker (destinations only; HTTP just /healthz and /metrics).",
+            DefaultValueFactory = _ => ServerRole.All,
+        };
+        var siloPort = new Option<int?>("--silo-port") { Description = "The Orleans silo port, which the other silos connect to. Default: 11111 on PostgreSQL, a free loopback port on SQLite." };
+        var gatewayPort = new Option<int?>("--gateway-port") { Description = "The Orleans gateway port. Default: 30000 on PostgreSQL, a free loopback port on SQLite." };
+        var siloAddress = new Option<string?>("--silo-address") { Description = "The IP address this silo publishes to the others (PostgreSQL). Default: this host's address; 127.0.0.1 for silos on one machine." };
+        var siloName = new Option<string?>("--silo-name") { Description = "The silo's name in /healthz, the metrics and the destinations' status. Default: host:silo-port." };
         var command = new Command("serve", "Run the Kiteflow server: the web UI and the REST API for datasets, HTTP ingest, credentials, destinations and the audit log, with an embedded sandbox.")
         {
-            urls, data, store, example,
+            urls, data, store, example, role, siloPort, gatewayPort, siloAddress, siloName,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
+            System.Net.IPAddress? address = null;
+            if (parseResult.GetValue(siloAddress) is { } addressText && !System.Net.IPAddress.TryParse(addressText, out address))
+            {
+                parseResult.InvocationConfiguration.Error.WriteLine($"kiteflow: --silo-address: '{addressText}' is not an IP address; give one the other silos reach, e.g. 10.0.0.5 or 127.0.0.1.");
+                return ExitCodes.InvalidSettings;
+            }
+
             var options = new ServerOptions
             {
                 Urls = parseResult.GetValue(urls)!,
@@ -40,6 +56,11 @@ internal static class ServeCommand
                 AdminPassword = Environment.GetEnvironmentVariable(AdminPasswordVariable),
                 MasterKey = Environment.GetEnvironmentVariable("KITEFLOW_MASTER_KEY"),
                 Output = parseResult.InvocationConfiguration.Output,
+                Role = parseResult.GetValue(role),
+                SiloPort = parseResult.GetValue(siloPort),
+                GatewayPort = parseResult.GetValue(gatewayPort),
+                SiloAddress = address,
+                SiloName = parseResult.GetValue(siloName),
             };
             return await RunAsync(options, parseResult.InvocationConfiguration.Output, parseResult.InvocationConfiguration.Error, cancellationToken).ConfigureAwait(false);
         });
@@ -83,7 +104,9 @@ internal static class ServeCommand
 
             foreach (var url in app.Urls)
             {
-                output.WriteLine($"Kiteflow is listening on {url}  (open it in a browser for the web UI; API under {url.TrimEnd('/')}/api/v1, OpenAPI at /openapi/v1.json)");
+                output.WriteLine(options.Role == ServerRole.Worker
+                    ? $"Kiteflow is listening on {url}  (a worker silo: /healthz and /metrics only)"
+                    : $"Kiteflow is listening on {url}  (open it in a browser for the web UI; API under {url.TrimEnd('/')}/api/v1, OpenAPI at /openapi/v1.json)");
             }
 
             output.Flush();

@@ -12,17 +12,20 @@ internal static class DeliveryHttp
     /// </summary>
     public static HttpClient Create(int concurrency, HttpMessageHandler? handler = null)
     {
-        handler ??= new SocketsHttpHandler
-        {
-            AllowAutoRedirect = false,
-            UseCookies = false,
-            MaxConnectionsPerServer = concurrency + 2,
-            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-            ConnectTimeout = TimeSpan.FromSeconds(15),
-            AutomaticDecompression = DecompressionMethods.All,
-        };
+        handler ??= CreateHandler(concurrency);
         var client = new HttpClient(handler, disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan };
         client.DefaultRequestHeaders.UserAgent.ParseAdd("kiteflow/1.0");
         return client;
     }
+
+    /// <summary>The connections of <see cref="Create"/>: no redirects, no cookies, up to <paramref name="concurrency"/> (+2) per server.</summary>
+    public static SocketsHttpHandler CreateHandler(int concurrency) => new()
+    {
+        AllowAutoRedirect = false,
+        UseCookies = false,
+        MaxConnectionsPerServer = concurrency + 2,
+        PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+        ConnectTimeout = TimeSpan.FromSeconds(15),
+        AutomaticDecompression = DecompressionMethods.All,
+    };
 }

@@ -18,7 +18,8 @@ internal sealed class DeliveryServices(
     IGrainFactory grains,
     KiteflowMetrics metrics,
     ILoggerFactory loggers,
-    ServerOptions options) : IDisposable
+    ServerOptions options,
+    Hosting.SiloIdentity identity) : IDisposable
 {
     // One check per token, shared by every worker that asks while it is under way (a failed or abandoned one is forgotten).
     private readonly ConcurrentDictionary<string, Lazy<Task<string>>> _tokenUsers = new(StringComparer.Ordinal);
@@ -39,8 +40,23 @@ internal sealed class DeliveryServices(
     /// <summary>How long calls in flight get to be answered when a destination is paused or the server stops.</summary>
     public TimeSpan StopGracePeriod => options.DeliveryStopGracePeriod;
 
+    // The connections every destination shares.
+    private readonly SocketsHttpHandler _connections = DeliveryHttp.CreateHandler(concurrency: 256);
+
     /// <summary>One client for every destination: no redirects (the token stays with its host), no overall timeout (each attempt has its own).</summary>
-    public HttpClient Client { get; } = DeliveryHttp.Create(concurrency: 256);
+    public HttpClient Client => field ??= DeliveryHttp.Create(concurrency: 256, new LeaseGatedHandler(_connections, lease: null));
+
+    /// <summary>How long a destination worker's lease runs unless renewed (renewed every quarter of it).</summary>
+    public TimeSpan Lease => options.DeliveryLease;
+
+    /// <summary>
+    /// How often a waiting worker also looks in the store for records another process appended (an api silo ingests
+    /// them); null on SQLite, whose file only this process appends to, where the in-process signal is enough.
+    /// </summary>
+    public TimeSpan? AppendPollInterval => identity.Clustered ? options.AppendPollInterval : null;
+
+    /// <summary>A client over the shared connections whose requests leave only while <paramref name="lease"/> is valid.</summary>
+    public HttpClient CreateClient(DestinationLease lease) => DeliveryHttp.Create(concurrency: 256, new LeaseGatedHandler(_connections, lease));
 
     /// <summary>The budgets of the organizations and users of one API host, shared by the whole cluster.</summary>
     public IRateLimitBudgetSource Budgets(Uri apiBase) => new GrainBudgetSource(grains, options.TimeProvider, apiBase.Authority);
@@ -143,5 +159,9 @@ internal sealed class DeliveryServices(
     /// <summary>The name of a destination's response dataset.</summary>
     public static string ResponseDatasetName(string destination) => destination + "-responses";
 
-    public void Dispose() => Client.Dispose();
+    public void Dispose()
+    {
+        Client.Dispose();
+        _connections.Dispose();
+    }
 }

@@ -21,6 +21,14 @@ internal sealed class DestinationGrain(DeliveryServices services, ILocalSiloDeta
             return;
         }
 
+        if (_worker is { Fenced: true })
+        {
+            // Another activation (on a silo that took this one's place) owns the destination: this one is a leftover of
+            // a silo the cluster declared dead, and must not take the destination back.
+            DeactivateOnIdle();
+            return;
+        }
+
         if (_worker is not null)
         {
             await _worker.DisposeAsync().ConfigureAwait(true);

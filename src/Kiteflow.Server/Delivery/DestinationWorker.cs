@@ -38,6 +38,8 @@ internal sealed class DestinationWorker : IAsyncDisposable
     private Task? _stop;
     private string? _name;
     private volatile DeliveryRunner? _runner;
+    private DestinationLease? _lease;
+    private HttpClient? _client;
     private volatile string _state = "starting";
     private string? _lastError;
 
@@ -57,6 +59,9 @@ internal sealed class DestinationWorker : IAsyncDisposable
 
     /// <summary>Records settled per second over the last minute.</summary>
     public double RecordsPerSecond => _rate.PerSecond;
+
+    /// <summary>Whether another writer acquired the destination while this worker held it (this worker then stops for good).</summary>
+    public bool Fenced => _lease?.IsLost == true;
 
     /// <summary>Whether the loop has ended.</summary>
     public bool Stopped => _loop?.IsCompleted ?? false;
@@ -96,24 +101,42 @@ internal sealed class DestinationWorker : IAsyncDisposable
         await _stopping.CancelAsync().ConfigureAwait(false);
         if (_loop is { } loop)
         {
-            try
-            {
-                await loop.WaitAsync(_services.StopGracePeriod + TimeSpan.FromSeconds(5)).ConfigureAwait(false);
-            }
-            catch (TimeoutException)
+            if (await Task.WhenAny(loop, Task.Delay(_services.StopGracePeriod + TimeSpan.FromSeconds(5), _services.Time)).ConfigureAwait(false) != loop)
             {
                 await _abort.CancelAsync().ConfigureAwait(false);
-                await loop.ConfigureAwait(false);
             }
+
+            // A loop that failed has said why (it logs what holds it up); the stop goes on regardless.
+            await loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
 
-        await _services.Store.Delivery.EndRunAsync(_destinationId, reason, _services.Time.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
+        if (_lease is { } lease)
+        {
+            try
+            {
+                await _services.Store.Delivery.EndRunAsync(_destinationId, reason, _services.Time.GetUtcNow(), lease.Fence, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (StoreConflictException e) when (e.Conflict == StoreConflict.Fenced)
+            {
+                // The run is the new writer's to end.
+                lease.Lose(e.Message);
+            }
+            catch (StoreException e)
+            {
+                // The store is unreachable: the run stays open, and the next start of the destination ends it.
+                Log.DestinationHeldUp(_logger, _destinationId, e.Message);
+            }
+
+            await lease.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _client?.Dispose();
         if (_name is { } name)
         {
             _services.Metrics.Lags.TryRemove(name, out _);
         }
 
-        _state = "stopped";
+        _state = _lease?.IsLost == true ? "fenced" : "stopped";
         _services.Untrack(this);
     }
 
@@ -135,9 +158,18 @@ internal sealed class DestinationWorker : IAsyncDisposable
             try
             {
                 var context = await OpenAsync(stop).ConfigureAwait(false);
+                if (_lease is null)
+                {
+                    // One writer per destination: from here on every write carries this fence, and requests leave only
+                    // while the lease holds. Losing it stops the worker at once.
+                    _lease = await DestinationLease.AcquireAsync(_destinationId, _services.Store.Delivery, _services.Lease, _services.Time, _logger, stop).ConfigureAwait(false);
+                    _lease.Lost.Register(OnLeaseLost);
+                    _client = _services.CreateClient(_lease);
+                }
+
                 if (!started)
                 {
-                    await _services.Store.Delivery.StartRunAsync(_destinationId, startCursor, reason, _services.Time.GetUtcNow(), stop).ConfigureAwait(false);
+                    await _services.Store.Delivery.StartRunAsync(_destinationId, startCursor, reason, _services.Time.GetUtcNow(), _lease.Fence, stop).ConfigureAwait(false);
                     started = true;
                     _name = context.Row.Name;
                     Log.DestinationDelivering(_logger, context.Row.Name, reason);
@@ -149,15 +181,34 @@ internal sealed class DestinationWorker : IAsyncDisposable
             {
                 break;
             }
-            catch (Exception e) when (e is StoreException or CredentialException or DeliveryStoppedException or InputException or HttpRequestException or InvalidOperationException)
+            catch (StoreConflictException e) when (e.Conflict == StoreConflict.Fenced)
+            {
+                // Another writer holds the destination: this one stops without writing anything more.
+                _lease?.Lose(e.Message);
+                break;
+            }
+            catch (Exception e) when (e is StoreException or CredentialException or DeliveryStoppedException or InputException or HttpRequestException or InvalidOperationException or OrleansException or TimeoutException)
             {
                 // The destination stays active: it says what holds it up and tries again shortly (a token check that
-                // failed, the store busy, the dataset deleted…).
+                // failed, the store busy, the dataset deleted, a budget grain whose silo just died…).
                 _state = "failed";
                 var message = e.Message;
                 Volatile.Write(ref _lastError, message);
                 Log.DestinationHeldUp(_logger, _destinationId, message);
-                await _services.Store.Delivery.FinishAsync(_destinationId, DeliveryCounts.Zero with { LastError = message }, null, _services.Time.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
+                try
+                {
+                    await _services.Store.Delivery.FinishAsync(_destinationId, DeliveryCounts.Zero with { LastError = message }, null, _services.Time.GetUtcNow(), _lease?.Fence, CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (StoreConflictException fenced) when (fenced.Conflict == StoreConflict.Fenced)
+                {
+                    _lease?.Lose(fenced.Message);
+                    break;
+                }
+                catch (StoreException)
+                {
+                    // The store is what holds it up: the error is logged, and the next pass tries again.
+                }
+
                 try
                 {
                     await Task.Delay(ErrorBackoff, _services.Time, stop).ConfigureAwait(false);
@@ -215,14 +266,18 @@ internal sealed class DestinationWorker : IAsyncDisposable
             {
                 _state = "waiting";
                 firstWaiting = null;
-                using var wait = CancellationTokenSource.CreateLinkedTokenSource(stop, Volatile.Read(ref _wake).Token);
+
+                // Records appended in this process signal; those another process appended (in a cluster) are seen by
+                // looking in the store every so often.
+                using var poll = _services.AppendPollInterval is { } interval ? new CancellationTokenSource(interval, _services.Time) : new CancellationTokenSource();
+                using var wait = CancellationTokenSource.CreateLinkedTokenSource(stop, Volatile.Read(ref _wake).Token, poll.Token);
                 try
                 {
                     await _services.Signal.WaitForMoreThanAsync(dataset.Id, cursor, wait.Token).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException) when (!stop.IsCancellationRequested)
                 {
-                    // Woken: look for work again.
+                    // Woken, or time to look: look for work again.
                 }
 
                 continue;
@@ -256,7 +311,7 @@ internal sealed class DestinationWorker : IAsyncDisposable
 
             firstWaiting = null;
             var to = Math.Min(dataset.RecordCount, cursor + StretchSize(settings));
-            await store.ClaimAsync(_destinationId, cursor, to, context.Row.SettingsJson, _services.Time.GetUtcNow(), stop).ConfigureAwait(false);
+            await store.ClaimAsync(_destinationId, cursor, to, context.Row.SettingsJson, _services.Time.GetUtcNow(), _lease!.Fence, stop).ConfigureAwait(false);
             _state = "delivering";
             await DeliverStretchAsync(context, cursor, to, context.Row.SettingsJson, stop).ConfigureAwait(false);
         }
@@ -280,7 +335,7 @@ internal sealed class DestinationWorker : IAsyncDisposable
 
         var summary = await RunAsync(context, settingsJson, records, RunKey(_destinationId, 0), DeliveryIdPrefix(context.Row, 0), stop).ConfigureAwait(false);
         var finished = summary.Status == DeliveryRunStatus.Completed;
-        await _services.Store.Delivery.FinishAsync(_destinationId, Counts(summary), finished ? to : null, _services.Time.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
+        await _services.Store.Delivery.FinishAsync(_destinationId, Counts(summary), finished ? to : null, _services.Time.GetUtcNow(), _lease!.Fence, CancellationToken.None).ConfigureAwait(false);
     }
 
     /// <summary>Sends again the records a retry marked, under a run and delivery ids of their own.</summary>
@@ -298,11 +353,11 @@ internal sealed class DestinationWorker : IAsyncDisposable
         if (summary.Status == DeliveryRunStatus.Completed)
         {
             // Its counts and its end in one transaction: a retry run again after a crash between the two would count its records twice.
-            await _services.Store.Delivery.EndRetryAsync(_destinationId, generation, Counts(summary), _services.Time.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
+            await _services.Store.Delivery.EndRetryAsync(_destinationId, generation, Counts(summary), _services.Time.GetUtcNow(), _lease!.Fence, CancellationToken.None).ConfigureAwait(false);
         }
         else
         {
-            await _services.Store.Delivery.FinishAsync(_destinationId, Counts(summary), null, _services.Time.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
+            await _services.Store.Delivery.FinishAsync(_destinationId, Counts(summary), null, _services.Time.GetUtcNow(), _lease!.Fence, CancellationToken.None).ConfigureAwait(false);
         }
     }
 
@@ -329,13 +384,14 @@ internal sealed class DestinationWorker : IAsyncDisposable
             throw new InvalidOperationException($"the settings of '{context.Row.Name}' are not valid: {string.Join("; ", problems.Select(p => $"{p.Key}: {p.Message}"))}");
         }
 
-        var rejected = new StoreRejectedSink(_services.Store.Delivery, _destinationId, _services.Time);
+        var lease = _lease!;
+        var rejected = new StoreRejectedSink(_services.Store.Delivery, _destinationId, lease.Fence, _services.Time);
         await using var responses = settings.ResponseWebhook.Enabled ? await _services.ResponseSinkAsync(context.Row, _logger, stop).ConfigureAwait(false) : null;
-        var runner = new DeliveryRunner(destination, context.Credential, _services.Store.Delivery.Ledger, new DeliveryOptions
+        var runner = new DeliveryRunner(destination, context.Credential, _services.Store.Delivery.FencedLedger(lease.Fence), new DeliveryOptions
         {
             RunKey = runKey,
             CheckToken = false,
-            Client = _services.Client,
+            Client = _client,
             Budgets = _services.Budgets(context.Credential.ApiBase),
             BudgetUser = context.TokenUser,
             RejectedSink = rejected,
@@ -400,6 +456,15 @@ internal sealed class DestinationWorker : IAsyncDisposable
         var hash = SHA256.HashData(Encoding.UTF8.GetBytes($"{row.Id}\n{row.Name}\n{row.CreatedAt.UtcTicks}"));
         var prefix = "kf" + Convert.ToHexStringLower(hash, 0, 8);
         return retry == 0 ? prefix : $"{prefix}.r{retry}";
+    }
+
+    /// <summary>The lease is lost: nothing is claimed or sent any more, and the calls in flight are cut (their answers could not be recorded).</summary>
+    private void OnLeaseLost()
+    {
+        _state = "fenced";
+        Volatile.Write(ref _lastError, $"stopped on this silo: {_lease?.LostReason ?? "another writer acquired the destination"}");
+        _stopping.Cancel();
+        _abort.Cancel();
     }
 
     private sealed record WorkerContext(DestinationRow Row, DatasetRow Dataset, Credential Credential, string TokenUser);

@@ -8,7 +8,7 @@ namespace Kiteflow.Server.Delivery;
 /// Keeps a destination's records not delivered in the store (one row per record, by offset), written before the
 /// stretch that produced them is finished, so a record is never past the cursor without its row.
 /// </summary>
-internal sealed class StoreRejectedSink(IDeliveryStore store, long destinationId, TimeProvider time) : IRejectedSink
+internal sealed class StoreRejectedSink(IDeliveryStore store, long destinationId, DeliveryFence fence, TimeProvider time) : IRejectedSink
 {
     private readonly ConcurrentQueue<NewRejectedRecord> _pending = new();
 
@@ -27,6 +27,6 @@ internal sealed class StoreRejectedSink(IDeliveryStore store, long destinationId
             rows.Add(row);
         }
 
-        await store.PutRejectedAsync(destinationId, rows, cancellationToken).ConfigureAwait(false);
+        await store.PutRejectedAsync(destinationId, rows, fence, cancellationToken).ConfigureAwait(false);
     }
 }

@@ -28,6 +28,47 @@ internal sealed class ServerOptionsValidator : IValidateOptions<ServerOptions>
             problems.Add(storeProblem);
         }
 
+        var postgres = options.Store is { } named && StoreLocation.TryParse(named, out var parsed, out _) && parsed.Postgres is not null;
+        if (options.Role != ServerRole.All && !postgres)
+        {
+            problems.Add($"--role: {options.Role.ToString().ToLowerInvariant()} is a role in a cluster, which needs a PostgreSQL store; give --store postgres://… or leave --role at all.");
+        }
+
+        if (options.SiloPort is { } siloPort && siloPort is < 1 or > 65535)
+        {
+            problems.Add($"--silo-port: {siloPort} is not a TCP port; use 1 to 65535.");
+        }
+
+        if (options.GatewayPort is { } gatewayPort && gatewayPort is < 1 or > 65535)
+        {
+            problems.Add($"--gateway-port: {gatewayPort} is not a TCP port; use 1 to 65535.");
+        }
+
+        if (options.SiloPort is { } silo && silo == options.GatewayPort)
+        {
+            problems.Add($"--gateway-port: {silo} is also the silo port; the two need different ports.");
+        }
+
+        if (options.SiloName is { } siloName && (string.IsNullOrWhiteSpace(siloName) || siloName.Length > 100))
+        {
+            problems.Add("--silo-name: give a name of 1 to 100 characters, or leave it out for host:silo-port.");
+        }
+
+        if (options.MembershipProbeTimeout < TimeSpan.FromMilliseconds(500))
+        {
+            problems.Add($"MembershipProbeTimeout: {options.MembershipProbeTimeout} must be at least 0.5 s.");
+        }
+
+        if (options.DeliveryLease < TimeSpan.FromSeconds(1))
+        {
+            problems.Add($"DeliveryLease: {options.DeliveryLease} must be at least 1 s.");
+        }
+
+        if (options.AppendPollInterval <= TimeSpan.Zero)
+        {
+            problems.Add($"AppendPollInterval: {options.AppendPollInterval} must be positive.");
+        }
+
         if (options.AdminPassword is { Length: > 0 and < 8 })
         {
             problems.Add("KITEFLOW_ADMIN_PASSWORD: the password is shorter than 8 characters; choose a longer one.");

@@ -13,7 +13,7 @@ namespace Kiteflow.Server.Hosting;
 /// What must be true before the server takes requests, run before it starts listening: the store migrated, the embedded
 /// sandbox started and its credential pointed at it, and — with <see cref="ServerOptions.SeedExample"/> — the seeded
 /// example added to a store without datasets. Once it listens: the first user created (its password printed once).
-/// On stop: the sandbox stops after the server has stopped taking requests.
+/// A worker silo only migrates the store. On stop: the sandbox stops after the server has stopped taking requests.
 /// </summary>
 internal sealed class StartupTasks(
     IKiteflowStore store,
@@ -22,6 +22,7 @@ internal sealed class StartupTasks(
     EmbeddedSandbox sandbox,
     IAuditLog audit,
     ExampleSeed example,
+    SiloIdentity identity,
     ILogger<StartupTasks> logger) : IHostedLifecycleService
 {
     public const string AdminName = "admin";
@@ -30,6 +31,12 @@ internal sealed class StartupTasks(
     {
         var version = await store.MigrateAsync(cancellationToken).ConfigureAwait(false);
         Log.StoreReady(logger, store.Description, version);
+        if (!identity.ServesApi)
+        {
+            // A worker serves no API: the first user, the sandbox and the example are the api silos' to make.
+            return;
+        }
+
         if (options.EmbeddedSandbox)
         {
             await sandbox.StartAsync(options.Sandbox, cancellationToken).ConfigureAwait(false);
@@ -48,7 +55,13 @@ internal sealed class StartupTasks(
     /// The first user is made once the server listens: a start that fails (its address taken, say) must not make an
     /// account whose one-time password went by with the error, leaving a store nobody can log in to.
     /// </summary>
-    public async Task StartedAsync(CancellationToken cancellationToken) => await CreateAdminAsync(cancellationToken).ConfigureAwait(false);
+    public async Task StartedAsync(CancellationToken cancellationToken)
+    {
+        if (identity.ServesApi)
+        {
+            await CreateAdminAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
 
     public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 

@@ -79,6 +79,18 @@ internal static partial class Log
     [LoggerMessage(1405, LogLevel.Information, "Destination '{Destination}' {Change} by {Actor}")]
     public static partial void DestinationStateChanged(ILogger logger, string destination, string change, string actor);
 
+    [LoggerMessage(1406, LogLevel.Warning, "Silo {Silo} left the cluster ({Status}); starting the active destinations again wherever they are placed")]
+    public static partial void SiloLeft(ILogger logger, string silo, string status);
+
+    [LoggerMessage(1407, LogLevel.Warning, "The active destinations could not be started again after a silo left: {Reason}")]
+    public static partial void RestartAfterSiloLeftFailed(ILogger logger, string reason);
+
+    [LoggerMessage(1408, LogLevel.Warning, "Destination {DestinationId} stopped on this silo: {Reason}")]
+    public static partial void DestinationFenced(ILogger logger, long destinationId, string reason);
+
+    [LoggerMessage(1409, LogLevel.Information, "Destination {DestinationId} waits {Milliseconds:F0} ms for the lease of its previous owner to run out")]
+    public static partial void WaitingForLease(ILogger logger, long destinationId, double milliseconds);
+
     [LoggerMessage(1900, LogLevel.Error, "Unhandled error on {Method} {Path}")]
     public static partial void Unhandled(ILogger logger, Exception exception, string method, string path);
 }

@@ -262,6 +262,27 @@ public static class KiteflowPostgresMigrations
         );
         """);
 
+    /// <summary>
+    /// One writer per destination (issue 11): an epoch that grows with every acquisition, the lease of the writer holding
+    /// it, and the check every fenced write makes in its own transaction — it locks the progress row, so an acquisition
+    /// and a fenced write take turns, and a write whose epoch is stale fails with SQLSTATE KF001.
+    /// </summary>
+    public static readonly PostgresMigration Fencing = new(5, "delivery: a fencing epoch and a lease per destination", """
+        ALTER TABLE destination_progress ADD COLUMN epoch bigint NOT NULL DEFAULT 0, ADD COLUMN lease_until timestamptz;
+
+        CREATE FUNCTION kiteflow_check_fence(destination bigint, fence bigint) RETURNS void LANGUAGE plpgsql AS $$
+        DECLARE
+            current_epoch bigint;
+        BEGIN
+            SELECT epoch INTO current_epoch FROM destination_progress WHERE destination_id = destination FOR UPDATE;
+            IF current_epoch IS DISTINCT FROM fence THEN
+                RAISE EXCEPTION 'destination % was acquired by another writer (epoch %); this one (epoch %) may no longer write it.',
+                    destination, COALESCE(current_epoch, 0), fence USING ERRCODE = 'KF001';
+            END IF;
+        END
+        $$;
+        """);
+
     /// <summary>Every step, in order: what a Kiteflow process applies at start.</summary>
-    public static IReadOnlyList<PostgresMigration> All { get; } = [OrleansMembership, OrleansReminders, Store, Delivery];
+    public static IReadOnlyList<PostgresMigration> All { get; } = [OrleansMembership, OrleansReminders, Store, Delivery, Fencing];
 }

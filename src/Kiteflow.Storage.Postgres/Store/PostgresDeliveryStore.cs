@@ -37,6 +37,55 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore
 
     public IDeliveryLedger Ledger => _ledger;
 
+    public Task<DeliveryFence> AcquireAsync(long destinationId, TimeSpan lease, DateTimeOffset at, CancellationToken cancellationToken) =>
+        GuardAsync("acquire a destination", async () =>
+        {
+            // PostgreSQL's clock times the leases: the writers may run on several machines. The row lock of the update
+            // waits for a fenced write under way, and makes the writes after it see the new epoch.
+            await using var batch = _source.CreateBatch();
+            batch.BatchCommands.Add(BatchCommand(Ensure, Long(destinationId)));
+            batch.BatchCommands.Add(BatchCommand(
+                """
+                UPDATE destination_progress AS p SET epoch = p.epoch + 1, lease_until = clock_timestamp() + $2
+                FROM (SELECT destination_id, lease_until FROM destination_progress WHERE destination_id = $1 FOR UPDATE) AS old
+                WHERE p.destination_id = old.destination_id
+                RETURNING p.epoch, GREATEST(COALESCE(old.lease_until - clock_timestamp(), interval '0'), interval '0')
+                """,
+                Long(destinationId),
+                new NpgsqlParameter { Value = lease, NpgsqlDbType = NpgsqlDbType.Interval }));
+            await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            return new DeliveryFence(destinationId, reader.GetInt64(0)) { PreviousLeaseLeft = reader.GetFieldValue<TimeSpan>(1) };
+        });
+
+    public Task<bool> RenewAsync(DeliveryFence fence, TimeSpan lease, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(fence);
+        return GuardAsync("renew a destination's lease", async () =>
+        {
+            await using var command = _source.CreateCommand("UPDATE destination_progress SET lease_until = clock_timestamp() + $3 WHERE destination_id = $1 AND epoch = $2");
+            command.Parameters.Add(Long(fence.DestinationId));
+            command.Parameters.Add(Long(fence.Epoch));
+            command.Parameters.Add(new NpgsqlParameter { Value = lease, NpgsqlDbType = NpgsqlDbType.Interval });
+            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+        });
+    }
+
+    public Task ReleaseAsync(DeliveryFence fence, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(fence);
+        return GuardAsync("release a destination", async () =>
+        {
+            await using var command = _source.CreateCommand("UPDATE destination_progress SET lease_until = NULL WHERE destination_id = $1 AND epoch = $2");
+            command.Parameters.Add(Long(fence.DestinationId));
+            command.Parameters.Add(Long(fence.Epoch));
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            return true;
+        });
+    }
+
+    public IDeliveryLedger FencedLedger(DeliveryFence fence) => new FencedLedger(_ledger, fence);
+
     public async Task<DestinationProgress> GetProgressAsync(long destinationId, CancellationToken cancellationToken) =>
         await GuardAsync("read a destination's progress", () => OneAsync(_source, $"SELECT {ProgressColumns} FROM destination_progress WHERE destination_id = $1", ReadProgress, cancellationToken, Long(destinationId))).ConfigureAwait(false)
         ?? new DestinationProgress { DestinationId = destinationId };
@@ -44,13 +93,14 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore
     public async Task<IReadOnlyList<DestinationProgress>> ListProgressAsync(CancellationToken cancellationToken) =>
         await GuardAsync("read the destinations' progress", () => ListAsync(_source, $"SELECT {ProgressColumns} FROM destination_progress ORDER BY destination_id", ReadProgress, cancellationToken)).ConfigureAwait(false);
 
-    public Task<DestinationProgress> StartRunAsync(long destinationId, long? cursor, string reason, DateTimeOffset at, CancellationToken cancellationToken)
+    public Task<DestinationProgress> StartRunAsync(long destinationId, long? cursor, string reason, DateTimeOffset at, DeliveryFence? fence, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(reason);
         return GuardAsync("start a run", async () =>
         {
             await using var batch = _source.CreateBatch();
             batch.BatchCommands.Add(BatchCommand(Ensure, Long(destinationId)));
+            AddFenceCheck(batch, fence);
 
             // Locked before the open run is read: two starts take turns, and the second ends the run the first opened.
             batch.BatchCommands.Add(BatchCommand(LockProgress, Long(destinationId)));
@@ -73,21 +123,27 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore
                 Time(at),
                 Text(reason),
                 NullableLong(cursor)));
-            // Result sets come from the statements that return rows: the lock's, then the update's.
+            // Result sets come from the statements that return rows: the fence check's (when there is one), the lock's, then the update's.
             await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+            if (fence is not null)
+            {
+                await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+            }
+
             return await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
                 ? ReadProgress(reader)
                 : throw new InvalidOperationException("The destination's progress row is missing.");
         });
     }
 
-    public Task EndRunAsync(long destinationId, string reason, DateTimeOffset at, CancellationToken cancellationToken)
+    public Task EndRunAsync(long destinationId, string reason, DateTimeOffset at, DeliveryFence? fence, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(reason);
         return GuardAsync("end a run", async () =>
         {
             await using var batch = _source.CreateBatch();
+            AddFenceCheck(batch, fence);
             batch.BatchCommands.Add(BatchCommand(LockProgress, Long(destinationId)));
             batch.BatchCommands.Add(BatchCommand("UPDATE delivery_runs SET ended_at = $2, end_reason = $3 WHERE destination_id = $1 AND ended_at IS NULL", Long(destinationId), Time(at), Text(reason)));
             batch.BatchCommands.Add(BatchCommand("UPDATE destination_progress SET run_id = NULL, updated_at = $2 WHERE destination_id = $1", Long(destinationId), Time(at)));
@@ -96,7 +152,7 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore
         });
     }
 
-    public Task<DestinationProgress> ClaimAsync(long destinationId, long from, long to, string settingsJson, DateTimeOffset at, CancellationToken cancellationToken)
+    public Task<DestinationProgress> ClaimAsync(long destinationId, long from, long to, string settingsJson, DateTimeOffset at, DeliveryFence? fence, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(to, from);
         ArgumentNullException.ThrowIfNull(settingsJson);
@@ -104,6 +160,7 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore
         {
             await using var batch = _source.CreateBatch();
             batch.BatchCommands.Add(BatchCommand(Ensure, Long(destinationId)));
+            AddFenceCheck(batch, fence);
 
             // The compare-and-set: a concurrent claim that committed first has set claim_from or moved the cursor, and
             // PostgreSQL evaluates this WHERE again on the row that claim left, so it changes nothing.
@@ -115,8 +172,13 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore
                 Text(settingsJson),
                 Time(at)));
             batch.BatchCommands.Add(BatchCommand($"SELECT {ProgressColumns} FROM destination_progress WHERE destination_id = $1", Long(destinationId)));
-            // Npgsql gives a result set to each statement that returns rows: the update's, then the select's.
+            // Npgsql gives a result set to each statement that returns rows: the fence check's (when there is one), the update's, then the select's.
             await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            if (fence is not null)
+            {
+                await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+            }
+
             if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
                 return ReadProgress(reader);
@@ -129,7 +191,7 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore
         });
     }
 
-    public Task<DestinationProgress> FinishAsync(long destinationId, DeliveryCounts counts, long? finishedTo, DateTimeOffset at, CancellationToken cancellationToken)
+    public Task<DestinationProgress> FinishAsync(long destinationId, DeliveryCounts counts, long? finishedTo, DateTimeOffset at, DeliveryFence? fence, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(counts);
         return GuardAsync("finish a stretch", async () =>
@@ -137,6 +199,7 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore
             NpgsqlParameter[] Deltas() => [Long(destinationId), Long(counts.Delivered), Long(counts.Rejected), Long(counts.PossiblyDelivered), Long(counts.Requests), Long(counts.Retries), Long(counts.RateLimitWaits), Text(FreeText(counts.LastError))];
             await using var batch = _source.CreateBatch();
             batch.BatchCommands.Add(BatchCommand(Ensure, Long(destinationId)));
+            AddFenceCheck(batch, fence);
             batch.BatchCommands.Add(BatchCommand(
                 $"""
                 UPDATE destination_progress SET {AddCounts},
@@ -156,6 +219,11 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore
                 $"UPDATE delivery_runs SET {AddCounts}, last_error = COALESCE($8, last_error) WHERE id = (SELECT run_id FROM destination_progress WHERE destination_id = $1)",
                 Deltas()));
             await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            if (fence is not null)
+            {
+                await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+            }
+
             await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
             return ReadProgress(reader);
         });
@@ -164,7 +232,7 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore
     public async Task<IReadOnlyList<DeliveryRunRow>> ListRunsAsync(long destinationId, int limit, CancellationToken cancellationToken) =>
         await GuardAsync("read runs", () => ListAsync(_source, $"SELECT {RunColumns} FROM delivery_runs WHERE destination_id = $1 ORDER BY id DESC LIMIT $2", ReadRun, cancellationToken, Long(destinationId), Int(limit))).ConfigureAwait(false);
 
-    public Task PutRejectedAsync(long destinationId, IReadOnlyList<NewRejectedRecord> records, CancellationToken cancellationToken)
+    public Task PutRejectedAsync(long destinationId, IReadOnlyList<NewRejectedRecord> records, DeliveryFence? fence, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(records);
         if (records.Count == 0)
@@ -176,7 +244,9 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore
         var rows = records.GroupBy(r => r.Offset).Select(g => g.Last()).ToArray();
         return GuardAsync("keep records not delivered", async () =>
         {
-            await using var command = _source.CreateCommand(
+            await using var batch = _source.CreateBatch();
+            AddFenceCheck(batch, fence);
+            var command = new NpgsqlBatchCommand(
                 """
                 INSERT INTO rejected_records (destination_id, record_offset, stage, message, status, response, possibly_delivered, retryable, at, retry_generation)
                 SELECT $1, record_offset, stage, message, status, response, possibly_delivered, retryable, at, 0
@@ -194,7 +264,8 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore
             command.Parameters.Add(ArrayOf(Array.ConvertAll(rows, r => r.PossiblyDelivered), NpgsqlDbType.Boolean));
             command.Parameters.Add(ArrayOf(Array.ConvertAll(rows, r => r.Retryable), NpgsqlDbType.Boolean));
             command.Parameters.Add(ArrayOf(Array.ConvertAll(rows, r => r.At.ToUniversalTime()), NpgsqlDbType.TimestampTz));
-            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            batch.BatchCommands.Add(command);
+            await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             return true;
         });
     }
@@ -271,7 +342,7 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore
     public async Task<IReadOnlyList<long>> RetryingAsync(long destinationId, int generation, CancellationToken cancellationToken) =>
         await GuardAsync("read a retry", () => ListAsync(_source, "SELECT record_offset FROM rejected_records WHERE destination_id = $1 AND retry_generation = $2 ORDER BY record_offset", r => r.GetInt64(0), cancellationToken, Long(destinationId), Int(generation))).ConfigureAwait(false);
 
-    public Task EndRetryAsync(long destinationId, int generation, DeliveryCounts counts, DateTimeOffset at, CancellationToken cancellationToken)
+    public Task EndRetryAsync(long destinationId, int generation, DeliveryCounts counts, DateTimeOffset at, DeliveryFence? fence, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(counts);
         return GuardAsync("end a retry", async () =>
@@ -280,6 +351,7 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore
             NpgsqlParameter[] Deltas() => [Long(destinationId), Long(counts.Delivered), Long(counts.Rejected), Long(counts.PossiblyDelivered), Long(counts.Requests), Long(counts.Retries), Long(counts.RateLimitWaits), Text(FreeText(counts.LastError))];
             await using var batch = _source.CreateBatch();
             batch.BatchCommands.Add(BatchCommand(Ensure, Long(destinationId)));
+            AddFenceCheck(batch, fence);
             batch.BatchCommands.Add(BatchCommand(LockProgress, Long(destinationId)));
             batch.BatchCommands.Add(BatchCommand(
                 $"""
@@ -301,6 +373,15 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore
 
     /// <summary>Writes what the ledger still holds; the store closes the connections after.</summary>
     internal Task CloseAsync() => _ledger.CloseAsync();
+
+    /// <summary>With a fence, the batch's first statement (after the row is ensured) checks it and locks the progress row: a stale one fails the whole batch.</summary>
+    private static void AddFenceCheck(NpgsqlBatch batch, DeliveryFence? fence)
+    {
+        if (fence is not null)
+        {
+            batch.BatchCommands.Add(BatchCommand("SELECT kiteflow_check_fence($1, $2)", Long(fence.DestinationId), Long(fence.Epoch)));
+        }
+    }
 
     private static string Qualified(string alias, string columns) => string.Join(", ", columns.Split(", ").Select(c => $"{alias}.{c}"));
 

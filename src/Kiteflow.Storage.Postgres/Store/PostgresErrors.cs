@@ -10,6 +10,9 @@ namespace Kiteflow.Storage.Postgres.Store;
 /// </summary>
 internal static class PostgresErrors
 {
+    /// <summary>The SQLSTATE of a write whose fence is stale (<c>kiteflow_check_fence</c>).</summary>
+    public const string FencedState = "KF001";
+
     /// <summary>What went wrong, in one line, with any secret masked.</summary>
     public static string Explain(NpgsqlException e, PostgresConnectionString connectionString)
     {
@@ -35,6 +38,10 @@ internal static class PostgresErrors
         try
         {
             return await work().ConfigureAwait(false);
+        }
+        catch (PostgresException e) when (e.SqlState == FencedState)
+        {
+            throw new StoreConflictException(StoreConflict.Fenced, e.MessageText);
         }
         catch (NpgsqlException e)
         {

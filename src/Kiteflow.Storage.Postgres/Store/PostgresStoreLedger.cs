@@ -22,7 +22,7 @@ namespace Kiteflow.Storage.Postgres.Store;
 /// written yet, so the order holds). <see cref="RestartAsync"/> runs in the same order, in a transaction that holds an
 /// advisory lock on the run's name: two processes restarting one run take turns, and each generation is counted once.
 /// </remarks>
-internal sealed class PostgresStoreLedger : IDeliveryLedger
+internal sealed class PostgresStoreLedger : IDeliveryLedger, ILedgerFencing
 {
     private const char HistorySeparator = '~';
     private const int MaxGroupEntries = 1_000;
@@ -104,6 +104,15 @@ internal sealed class PostgresStoreLedger : IDeliveryLedger
         var write = Enqueue(new Write(null, durable: true, () => RestartNowAsync(run, resendDelivered, lookUpPossiblyDelivered)));
         await CompleteAsync(write, cancellationToken).ConfigureAwait(false);
         return await write.Done.Task.ConfigureAwait(false);
+    }
+
+    public Task WriteFencedAsync(IReadOnlyList<LedgerEntry> entries, DeliveryFence fence)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        ArgumentNullException.ThrowIfNull(fence);
+
+        // Durable in the queue's terms: its failure is its own, never reported by another writer's flush.
+        return Enqueue(new Write([.. entries], durable: true, null) { Fence = fence }).Done.Task;
     }
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;  // the store owns the ledger: see CloseAsync
@@ -220,11 +229,12 @@ internal sealed class PostgresStoreLedger : IDeliveryLedger
     private async Task WriteGroupAsync(List<Write> group, int entries)
     {
         Exception? failure = null;
+        var stale = new Dictionary<DeliveryFence, long>();
         if (entries > 0)
         {
             try
             {
-                await UpsertAsync(group).ConfigureAwait(false);
+                stale = await UpsertAsync(group).ConfigureAwait(false);
             }
             catch (NpgsqlException e)
             {
@@ -248,6 +258,10 @@ internal sealed class PostgresStoreLedger : IDeliveryLedger
             {
                 write.Done.TrySetException(failure);
             }
+            else if (write.Fence is { } fence && stale.TryGetValue(fence, out var epoch))
+            {
+                write.Done.TrySetException(new StoreConflictException(StoreConflict.Fenced, $"destination {fence.DestinationId} was acquired by another writer (epoch {epoch}); this one (epoch {fence.Epoch}) may no longer write it."));
+            }
             else
             {
                 write.Done.TrySetResult(0);
@@ -255,36 +269,57 @@ internal sealed class PostgresStoreLedger : IDeliveryLedger
         }
     }
 
-    private async Task UpsertAsync(List<Write> group)
+    /// <summary>Writes the group's entries; entries whose writer's fence is stale are left out. Returns the stale fences, with the epoch each destination has now.</summary>
+    private async Task<Dictionary<DeliveryFence, long>> UpsertAsync(List<Write> group)
     {
-        // One statement may change a row once: the last entry of a batch wins, as it would written one after another.
-        var latest = new Dictionary<(string Run, long First), LedgerEntry>();
-        foreach (var write in group)
-        {
-            foreach (var entry in write.Entries ?? [])
-            {
-                latest[(entry.Run, entry.FirstPosition)] = entry;
-            }
-        }
-
-        var rows = latest.Values.ToArray();
+        var fenced = group.Where(w => w.Fence is not null).Select(w => w.Fence!.DestinationId).Distinct().Order().ToArray();
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                await using var command = _source.CreateCommand(UpsertSql);
-                command.Parameters.Add(ArrayOf(Array.ConvertAll(rows, e => e.Run), NpgsqlDbType.Text));
-                command.Parameters.Add(ArrayOf(Array.ConvertAll(rows, e => e.FirstPosition), NpgsqlDbType.Bigint));
-                command.Parameters.Add(ArrayOf(Array.ConvertAll(rows, e => string.Join(',', e.Positions)), NpgsqlDbType.Text));
-                command.Parameters.Add(ArrayOf(Array.ConvertAll(rows, e => StateText(e.State)), NpgsqlDbType.Text));
-                command.Parameters.Add(ArrayOf(Array.ConvertAll(rows, e => e.Attempts), NpgsqlDbType.Integer));
-                command.Parameters.Add(ArrayOf(Array.ConvertAll(rows, e => e.DeliveryId), NpgsqlDbType.Text));
-                command.Parameters.Add(ArrayOf(Array.ConvertAll(rows, e => e.Status), NpgsqlDbType.Integer));
-                command.Parameters.Add(ArrayOf(Array.ConvertAll(rows, e => FreeText(e.Message)), NpgsqlDbType.Text));
-                command.Parameters.Add(ArrayOf(Array.ConvertAll(rows, e => FreeText(e.Response)), NpgsqlDbType.Text));
-                command.Parameters.Add(ArrayOf(Array.ConvertAll(rows, e => e.UpdatedAt.ToUniversalTime()), NpgsqlDbType.TimestampTz));
-                await command.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
-                return;
+                var connection = await _source.OpenConnectionAsync().ConfigureAwait(false);
+                await using (connection.ConfigureAwait(false))
+                {
+                    if (fenced.Length == 0)
+                    {
+                        // No writer to check: one statement, its own transaction.
+                        await UpsertRowsAsync(connection, null, Latest(group, null)).ConfigureAwait(false);
+                        return [];
+                    }
+
+                    var transaction = await connection.BeginTransactionAsync().ConfigureAwait(false);
+                    await using (transaction.ConfigureAwait(false))
+                    {
+                        var stale = new Dictionary<DeliveryFence, long>();
+                        // Held until the commit: an acquisition waits for these entries, and entries after it see its epoch.
+                        var epochs = new Dictionary<long, long>();
+                        await using (var read = Command(connection, transaction, "SELECT destination_id, epoch FROM destination_progress WHERE destination_id = ANY($1) ORDER BY destination_id FOR SHARE", ArrayOf(fenced, NpgsqlDbType.Bigint)))
+                        {
+                            foreach (var (destination, epoch) in await ReadAllAsync(read, r => (r.GetInt64(0), r.GetInt64(1)), CancellationToken.None).ConfigureAwait(false))
+                            {
+                                epochs[destination] = epoch;
+                            }
+                        }
+
+                        foreach (var fence in group.Select(w => w.Fence).OfType<DeliveryFence>().Distinct())
+                        {
+                            var now = epochs.GetValueOrDefault(fence.DestinationId);
+                            if (now != fence.Epoch)
+                            {
+                                stale[fence] = now;
+                            }
+                        }
+
+                        var rows = Latest(group, stale);
+                        if (rows.Length > 0)
+                        {
+                            await UpsertRowsAsync(connection, transaction, rows).ConfigureAwait(false);
+                        }
+
+                        await transaction.CommitAsync().ConfigureAwait(false);
+                        return stale;
+                    }
+                }
             }
             catch (NpgsqlException e) when (e.IsTransient && attempt < Attempts)
             {
@@ -292,6 +327,37 @@ internal sealed class PostgresStoreLedger : IDeliveryLedger
                 // harmless, and nothing after them has been written, so the order holds.
             }
         }
+    }
+
+    /// <summary>The entries to write, but those of stale writers: one statement may change a row once, so the last entry of a batch wins, as it would written one after another.</summary>
+    private static LedgerEntry[] Latest(List<Write> group, Dictionary<DeliveryFence, long>? stale)
+    {
+        var latest = new Dictionary<(string Run, long First), LedgerEntry>();
+        foreach (var write in group.Where(w => w.Fence is null || stale is null || !stale.ContainsKey(w.Fence)))
+        {
+            foreach (var entry in write.Entries ?? [])
+            {
+                latest[(entry.Run, entry.FirstPosition)] = entry;
+            }
+        }
+
+        return [.. latest.Values];
+    }
+
+    private static async Task UpsertRowsAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, LedgerEntry[] rows)
+    {
+        await using var command = new NpgsqlCommand(UpsertSql, connection, transaction);
+        command.Parameters.Add(ArrayOf(Array.ConvertAll(rows, e => e.Run), NpgsqlDbType.Text));
+        command.Parameters.Add(ArrayOf(Array.ConvertAll(rows, e => e.FirstPosition), NpgsqlDbType.Bigint));
+        command.Parameters.Add(ArrayOf(Array.ConvertAll(rows, e => string.Join(',', e.Positions)), NpgsqlDbType.Text));
+        command.Parameters.Add(ArrayOf(Array.ConvertAll(rows, e => StateText(e.State)), NpgsqlDbType.Text));
+        command.Parameters.Add(ArrayOf(Array.ConvertAll(rows, e => e.Attempts), NpgsqlDbType.Integer));
+        command.Parameters.Add(ArrayOf(Array.ConvertAll(rows, e => e.DeliveryId), NpgsqlDbType.Text));
+        command.Parameters.Add(ArrayOf(Array.ConvertAll(rows, e => e.Status), NpgsqlDbType.Integer));
+        command.Parameters.Add(ArrayOf(Array.ConvertAll(rows, e => FreeText(e.Message)), NpgsqlDbType.Text));
+        command.Parameters.Add(ArrayOf(Array.ConvertAll(rows, e => FreeText(e.Response)), NpgsqlDbType.Text));
+        command.Parameters.Add(ArrayOf(Array.ConvertAll(rows, e => e.UpdatedAt.ToUniversalTime()), NpgsqlDbType.TimestampTz));
+        await command.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
     }
 
     private async Task<long> RestartNowAsync(string run, bool resendDelivered, bool lookUpPossiblyDelivered)
@@ -358,6 +424,9 @@ internal sealed class PostgresStoreLedger : IDeliveryLedger
         public bool Durable { get; } = durable;
 
         public Func<Task<long>>? Work { get; } = work;
+
+        /// <summary>The fence of the writer whose entries these are; null for the unfenced ledger.</summary>
+        public DeliveryFence? Fence { get; init; }
 
         public TaskCompletionSource<long> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }

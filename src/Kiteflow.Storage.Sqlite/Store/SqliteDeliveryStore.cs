@@ -13,6 +13,46 @@ internal sealed class SqliteDeliveryStore(SqliteDatabase database) : IDeliverySt
 
     public IDeliveryLedger Ledger { get; } = new SqliteStoreLedger(database);
 
+    public Task<DeliveryFence> AcquireAsync(long destinationId, TimeSpan lease, DateTimeOffset at, CancellationToken cancellationToken) =>
+        database.WriteAsync((connection, transaction) =>
+        {
+            Ensure(connection, transaction, destinationId);
+            long epoch;
+            TimeSpan left;
+            using (var read = Command(connection, transaction, "SELECT epoch, lease_until FROM destination_progress WHERE destination_id = $id", ("$id", destinationId)))
+            using (var reader = read.ExecuteReader())
+            {
+                reader.Read();
+                epoch = reader.GetInt64(0) + 1;
+                left = reader.IsDBNull(1) ? TimeSpan.Zero : StoreTime.Parse(reader.GetString(1)) - at;
+            }
+
+            Exec(connection, transaction, "UPDATE destination_progress SET epoch = $epoch, lease_until = $until WHERE destination_id = $id", ("$epoch", epoch), ("$until", StoreTime.Text(at + lease)), ("$id", destinationId));
+            return new DeliveryFence(destinationId, epoch) { PreviousLeaseLeft = left > TimeSpan.Zero ? left : TimeSpan.Zero };
+        }, cancellationToken);
+
+    public Task<bool> RenewAsync(DeliveryFence fence, TimeSpan lease, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(fence);
+        return database.WriteAsync((connection, transaction) =>
+        {
+            using var update = Command(connection, transaction, "UPDATE destination_progress SET lease_until = $until WHERE destination_id = $id AND epoch = $epoch", ("$until", StoreTime.Text(at + lease)), ("$id", fence.DestinationId), ("$epoch", fence.Epoch));
+            return update.ExecuteNonQuery() == 1;
+        }, cancellationToken);
+    }
+
+    public Task ReleaseAsync(DeliveryFence fence, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(fence);
+        return database.WriteAsync((connection, transaction) =>
+        {
+            Exec(connection, transaction, "UPDATE destination_progress SET lease_until = NULL WHERE destination_id = $id AND epoch = $epoch", ("$id", fence.DestinationId), ("$epoch", fence.Epoch));
+            return true;
+        }, cancellationToken);
+    }
+
+    public IDeliveryLedger FencedLedger(DeliveryFence fence) => new FencedLedger(Ledger, fence);
+
     public async Task<DestinationProgress> GetProgressAsync(long destinationId, CancellationToken cancellationToken) =>
         await OneAsync(database, $"SELECT {ProgressColumns} FROM destination_progress WHERE destination_id = $id", ReadProgress, cancellationToken, ("$id", destinationId)).ConfigureAwait(false)
         ?? new DestinationProgress { DestinationId = destinationId };
@@ -20,10 +60,11 @@ internal sealed class SqliteDeliveryStore(SqliteDatabase database) : IDeliverySt
     public async Task<IReadOnlyList<DestinationProgress>> ListProgressAsync(CancellationToken cancellationToken) =>
         await SqliteReads.ListAsync(database, $"SELECT {ProgressColumns} FROM destination_progress ORDER BY destination_id", ReadProgress, cancellationToken).ConfigureAwait(false);
 
-    public Task<DestinationProgress> StartRunAsync(long destinationId, long? cursor, string reason, DateTimeOffset at, CancellationToken cancellationToken) =>
+    public Task<DestinationProgress> StartRunAsync(long destinationId, long? cursor, string reason, DateTimeOffset at, DeliveryFence? fence, CancellationToken cancellationToken) =>
         database.WriteAsync((connection, transaction) =>
         {
             var progress = Ensure(connection, transaction, destinationId);
+            CheckFence(connection, transaction, destinationId, fence);
             var now = StoreTime.Text(at);
             if (progress.RunId is { } open)
             {
@@ -47,21 +88,23 @@ internal sealed class SqliteDeliveryStore(SqliteDatabase database) : IDeliverySt
             return Load(connection, transaction, destinationId)!;
         }, cancellationToken);
 
-    public Task EndRunAsync(long destinationId, string reason, DateTimeOffset at, CancellationToken cancellationToken) =>
+    public Task EndRunAsync(long destinationId, string reason, DateTimeOffset at, DeliveryFence? fence, CancellationToken cancellationToken) =>
         database.WriteAsync((connection, transaction) =>
         {
+            CheckFence(connection, transaction, destinationId, fence);
             var now = StoreTime.Text(at);
             Exec(connection, transaction, "UPDATE delivery_runs SET ended_at = $at, end_reason = $reason WHERE destination_id = $id AND ended_at IS NULL", ("$at", now), ("$reason", reason), ("$id", destinationId));
             Exec(connection, transaction, "UPDATE destination_progress SET run_id = NULL, updated_at = $at WHERE destination_id = $id", ("$at", now), ("$id", destinationId));
             return true;
         }, cancellationToken);
 
-    public Task<DestinationProgress> ClaimAsync(long destinationId, long from, long to, string settingsJson, DateTimeOffset at, CancellationToken cancellationToken)
+    public Task<DestinationProgress> ClaimAsync(long destinationId, long from, long to, string settingsJson, DateTimeOffset at, DeliveryFence? fence, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(to, from);
         return database.WriteAsync((connection, transaction) =>
         {
             var progress = Ensure(connection, transaction, destinationId);
+            CheckFence(connection, transaction, destinationId, fence);
             if (progress.ClaimFrom is not null || progress.Cursor != from)
             {
                 throw new StoreConflictException(StoreConflict.VersionMismatch, $"destination {destinationId} cannot claim [{from}, {to}): its cursor is {progress.Cursor} and its claim [{progress.ClaimFrom}, {progress.ClaimTo}).");
@@ -72,11 +115,12 @@ internal sealed class SqliteDeliveryStore(SqliteDatabase database) : IDeliverySt
         }, cancellationToken);
     }
 
-    public Task<DestinationProgress> FinishAsync(long destinationId, DeliveryCounts counts, long? finishedTo, DateTimeOffset at, CancellationToken cancellationToken)
+    public Task<DestinationProgress> FinishAsync(long destinationId, DeliveryCounts counts, long? finishedTo, DateTimeOffset at, DeliveryFence? fence, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(counts);
         return database.WriteAsync((connection, transaction) =>
         {
+            CheckFence(connection, transaction, destinationId, fence);
             AddCounts(connection, transaction, destinationId, counts, finishedTo, at);
             return Load(connection, transaction, destinationId)!;
         }, cancellationToken);
@@ -85,7 +129,7 @@ internal sealed class SqliteDeliveryStore(SqliteDatabase database) : IDeliverySt
     public async Task<IReadOnlyList<DeliveryRunRow>> ListRunsAsync(long destinationId, int limit, CancellationToken cancellationToken) =>
         await SqliteReads.ListAsync(database, $"SELECT {RunColumns} FROM delivery_runs WHERE destination_id = $id ORDER BY id DESC LIMIT $limit", ReadRun, cancellationToken, ("$id", destinationId), ("$limit", limit)).ConfigureAwait(false);
 
-    public Task PutRejectedAsync(long destinationId, IReadOnlyList<NewRejectedRecord> records, CancellationToken cancellationToken)
+    public Task PutRejectedAsync(long destinationId, IReadOnlyList<NewRejectedRecord> records, DeliveryFence? fence, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(records);
         if (records.Count == 0)
@@ -95,6 +139,7 @@ internal sealed class SqliteDeliveryStore(SqliteDatabase database) : IDeliverySt
 
         return database.WriteAsync((connection, transaction) =>
         {
+            CheckFence(connection, transaction, destinationId, fence);
             var command = database.Prepare(
                 "rejected.put",
                 """
@@ -181,11 +226,12 @@ internal sealed class SqliteDeliveryStore(SqliteDatabase database) : IDeliverySt
     public async Task<IReadOnlyList<long>> RetryingAsync(long destinationId, int generation, CancellationToken cancellationToken) =>
         await SqliteReads.ListAsync(database, "SELECT record_offset FROM rejected_records WHERE destination_id = $id AND retry_generation = $generation ORDER BY record_offset", r => r.GetInt64(0), cancellationToken, ("$id", destinationId), ("$generation", generation)).ConfigureAwait(false);
 
-    public Task EndRetryAsync(long destinationId, int generation, DeliveryCounts counts, DateTimeOffset at, CancellationToken cancellationToken)
+    public Task EndRetryAsync(long destinationId, int generation, DeliveryCounts counts, DateTimeOffset at, DeliveryFence? fence, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(counts);
         return database.WriteAsync((connection, transaction) =>
         {
+            CheckFence(connection, transaction, destinationId, fence);
             AddCounts(connection, transaction, destinationId, counts, finishedTo: null, at);
             Exec(connection, transaction, "DELETE FROM rejected_records WHERE destination_id = $id AND retry_generation = $generation", ("$id", destinationId), ("$generation", generation));
             Exec(connection, transaction, "UPDATE destination_progress SET retry_generation = 0, updated_at = $at WHERE destination_id = $id AND retry_generation = $generation", ("$at", StoreTime.Text(at)), ("$id", destinationId), ("$generation", generation));
@@ -217,6 +263,22 @@ internal sealed class SqliteDeliveryStore(SqliteDatabase database) : IDeliverySt
         if (progress.RunId is { } run)
         {
             Exec(connection, transaction, $"UPDATE delivery_runs SET {Add}, last_error = COALESCE($error, last_error) WHERE id = $run", [.. deltas, ("$error", counts.LastError), ("$run", run)]);
+        }
+    }
+
+    /// <summary>Refuses the write unless <paramref name="fence"/> (when given) still holds the destination: one writer at a time, so a read is enough.</summary>
+    internal static void CheckFence(SqliteConnection connection, SqliteTransaction transaction, long destinationId, DeliveryFence? fence)
+    {
+        if (fence is null)
+        {
+            return;
+        }
+
+        using var command = Command(connection, transaction, "SELECT epoch FROM destination_progress WHERE destination_id = $id", ("$id", destinationId));
+        var epoch = command.ExecuteScalar() as long? ?? 0;
+        if (epoch != fence.Epoch)
+        {
+            throw new StoreConflictException(StoreConflict.Fenced, $"destination {destinationId} was acquired by another writer (epoch {epoch}); this one (epoch {fence.Epoch}) may no longer write it.");
         }
     }
 

@@ -174,6 +174,10 @@ internal static class SqliteMigrations
                 PRIMARY KEY (destination_id, record_offset)
             ) WITHOUT ROWID;
             """),
+        (3, "delivery: a fencing epoch and a lease per destination", """
+            ALTER TABLE destination_progress ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE destination_progress ADD COLUMN lease_until TEXT;
+            """),
     ];
 
     public static int Latest => Steps[^1].Version;

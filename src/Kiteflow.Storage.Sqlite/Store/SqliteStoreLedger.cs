@@ -12,7 +12,7 @@ namespace Kiteflow.Storage.Sqlite;
 /// is reported by the next flush or durable write (the batch then stays as the last committed entry says, which
 /// the runner settles safely on its next run).
 /// </summary>
-internal sealed class SqliteStoreLedger(SqliteDatabase database) : IDeliveryLedger
+internal sealed class SqliteStoreLedger(SqliteDatabase database) : IDeliveryLedger, ILedgerFencing
 {
     private const char HistorySeparator = '~';
     private const string Columns = "positions, state, attempts, delivery_id, status, message, response, updated_at";
@@ -93,10 +93,18 @@ internal sealed class SqliteStoreLedger(SqliteDatabase database) : IDeliveryLedg
         }, cancellationToken).ConfigureAwait(false);
     }
 
+    public Task WriteFencedAsync(IReadOnlyList<LedgerEntry> entries, DeliveryFence fence)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        ArgumentNullException.ThrowIfNull(fence);
+        return Write(entries, fence);
+    }
+
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;  // the store owns the database
 
-    private Task<bool> Write(IReadOnlyList<LedgerEntry> entries) => database.WriteAsync((connection, transaction) =>
+    private Task<bool> Write(IReadOnlyList<LedgerEntry> entries, DeliveryFence? fence = null) => database.WriteAsync((connection, transaction) =>
     {
+        SqliteDeliveryStore.CheckFence(connection, transaction, fence?.DestinationId ?? 0, fence);
         var command = database.Prepare(
             "ledger.put",
             """

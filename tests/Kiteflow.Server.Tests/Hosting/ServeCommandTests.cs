@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Net.Sockets;
+using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 
 namespace Kiteflow.Server.Tests.Hosting;
@@ -32,7 +33,8 @@ public sealed partial class ServeCommandTests
             Assert.StartsWith($"Kiteflow is listening on http://127.0.0.1:{port}", second);
 
             using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-            Assert.Equal("Healthy", await client.GetStringAsync("/healthz"));
+            var health = JsonNode.Parse(await client.GetStringAsync("/healthz"))!;
+            Assert.Equal(("Healthy", "Healthy", "localhost", 1), ((string)health["status"]!, (string)health["store"]!["status"]!, (string)health["cluster"]!["clustering"]!, health["cluster"]!["activeSilos"]!.AsArray().Count));
             Assert.Equal(HttpStatusCode.OK, (await client.PostAsJsonAsync("/api/v1/session", new { user = "admin", password })).StatusCode);
 
             using var term = Process.Start("kill", ["-TERM", server.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;

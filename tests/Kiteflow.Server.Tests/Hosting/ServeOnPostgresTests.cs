@@ -35,7 +35,9 @@ public sealed partial class ServeOnPostgresTests(PostgresServerFixture postgres)
             printed.AddRange([created!, listening!]);
 
             using var client = new HttpClient { BaseAddress = first.BaseAddress };
-            Assert.Equal("Healthy", await client.GetStringAsync("/healthz"));
+            var health = JsonNode.Parse(await client.GetStringAsync("/healthz"))!;
+            Assert.Equal(("Healthy", "postgres"), ((string)health["status"]!, (string)health["cluster"]!["clustering"]!));
+            Assert.Equal($"postgres://{PostgresServer.Superuser}@127.0.0.1:{postgres.Server.Port.ToString(CultureInfo.InvariantCulture)}/{database}", (string)health["store"]!["location"]!);
             using var admin = await LogInAsync(first.BaseAddress, password);
             Assert.Equal(HttpStatusCode.Created, (await admin.PostAsJsonAsync("/api/v1/datasets", new { name = "kept-in-postgres", source = "ingest" })).StatusCode);
 
@@ -54,7 +56,9 @@ public sealed partial class ServeOnPostgresTests(PostgresServerFixture postgres)
             using var admin = await LogInAsync(second.BaseAddress, password);
             Assert.Contains("kept-in-postgres", await admin.GetStringAsync("/api/v1/datasets"));
             using var client = new HttpClient { BaseAddress = second.BaseAddress };
-            Assert.Equal("Healthy", await client.GetStringAsync("/healthz"));
+            var health = JsonNode.Parse(await client.GetStringAsync("/healthz"))!;
+            Assert.Equal(("Healthy", "postgres"), ((string)health["status"]!, (string)health["cluster"]!["clustering"]!));
+            Assert.Equal($"postgres://{PostgresServer.Superuser}@127.0.0.1:{postgres.Server.Port.ToString(CultureInfo.InvariantCulture)}/{database}", (string)health["store"]!["location"]!);
 
             printed.AddRange(await second.StopAsync());
         }
@@ -129,6 +133,11 @@ public sealed partial class ServeOnPostgresTests(PostgresServerFixture postgres)
             start.ArgumentList.Add("serve");
             start.ArgumentList.Add("--urls");
             start.ArgumentList.Add(address.GetLeftPart(UriPartial.Authority));
+            foreach (var argument in (string[])["--silo-port", FreePort().ToString(CultureInfo.InvariantCulture), "--gateway-port", FreePort().ToString(CultureInfo.InvariantCulture), "--silo-address", "127.0.0.1"])
+            {
+                start.ArgumentList.Add(argument);
+            }
+
             foreach (var argument in arguments)
             {
                 start.ArgumentList.Add(argument);
