@@ -96,7 +96,7 @@ internal static class KiteflowCommandLine
         for (var i = 0; i < messages.Count; i++)
         {
             var token = unmatched.FirstOrDefault(t => t.StartsWith("--", StringComparison.Ordinal) && messages[i] == $"Unrecognized command or argument '{OneLine(t)}'.");
-            if (token is not null && Closest(token, parseResult.CommandResult.Command.Options.SelectMany(o => o.Aliases.Prepend(o.Name))) is { } suggestion)
+            if (token is not null && Kiteflow.Core.NameSuggestions.Closest(token, parseResult.CommandResult.Command.Options.SelectMany(o => o.Aliases.Prepend(o.Name)).Where(n => n.StartsWith("--", StringComparison.Ordinal))) is { } suggestion)
             {
                 messages[i] = $"Unrecognized option '{OneLine(token)}'; did you mean {suggestion}?";
             }
@@ -110,42 +110,6 @@ internal static class KiteflowCommandLine
         {
             error.WriteLine("kiteflow: a value on the command line looks like a token, and kiteflow never takes a token there (the shell history and the process list would keep it): put it in an environment variable and give that variable's name to --token-env, or store it with kiteflow credentials add.");
         }
-    }
-
-    /// <summary>The option name at most two edits from <paramref name="token"/>, if there is one nearest.</summary>
-    private static string? Closest(string token, IEnumerable<string> names)
-    {
-        var best = names
-            .Where(n => n.StartsWith("--", StringComparison.Ordinal))
-            .Select(n => (Name: n, Distance: EditDistance(token, n)))
-            .Where(c => c.Distance <= 2)
-            .OrderBy(c => c.Distance)
-            .ToList();
-        return best.Count > 0 && (best.Count == 1 || best[0].Distance < best[1].Distance) ? best[0].Name : null;
-    }
-
-    /// <summary>Levenshtein distance (option names are a few dozen characters: the plain two-row table is enough).</summary>
-    private static int EditDistance(string a, string b)
-    {
-        var previous = new int[b.Length + 1];
-        var current = new int[b.Length + 1];
-        for (var j = 0; j <= b.Length; j++)
-        {
-            previous[j] = j;
-        }
-
-        for (var i = 1; i <= a.Length; i++)
-        {
-            current[0] = i;
-            for (var j = 1; j <= b.Length; j++)
-            {
-                current[j] = Math.Min(Math.Min(current[j - 1], previous[j]) + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
-            }
-
-            (previous, current) = (current, previous);
-        }
-
-        return previous[b.Length];
     }
 
     /// <summary>"kiteflow credentials add": the command the parse reached.</summary>
