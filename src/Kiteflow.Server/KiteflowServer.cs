@@ -115,7 +115,9 @@ public static class KiteflowServer
     {
         var postgres = paths.Store.Postgres;
         var siloPort = options.SiloPort ?? (postgres is null ? FreeLoopbackPort() : KiteflowClusterOptions.DefaultSiloPort);
-        var gatewayPort = options.GatewayPort ?? (postgres is null ? FreeLoopbackPort() : KiteflowClusterOptions.DefaultGatewayPort);
+        // One process on SQLite: no client connects to its silo from outside, so no gateway (0 turns it off) — one port
+        // fewer to find free and hold.
+        var gatewayPort = options.GatewayPort ?? (postgres is null ? 0 : KiteflowClusterOptions.DefaultGatewayPort);
         var identity = new SiloIdentity(options.SiloName ?? $"{Environment.MachineName}:{siloPort}", options.Role, postgres is not null);
         builder.UseOrleans(silo =>
         {
@@ -158,6 +160,38 @@ public static class KiteflowServer
         });
         return identity;
     }
+
+    /// <summary>
+    /// <see cref="Build"/> and start. On SQLite, the silo's port is one found free just before; another process may take
+    /// it before the silo binds it, so a start refused for that port is made again on another (three times at most).
+    /// Ports the options name are never changed.
+    /// </summary>
+    /// <exception cref="ArgumentException">The options are not valid.</exception>
+    public static async Task<WebApplication> StartAsync(ServerOptions options, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        for (var attempt = 1; ; attempt++)
+        {
+            var app = Build(options);
+            try
+            {
+                await app.StartAsync(cancellationToken).ConfigureAwait(false);
+                return app;
+            }
+            catch (Microsoft.AspNetCore.Connections.AddressInUseException) when (attempt < 3 && options.SiloPort is null && !IsPostgres(options))
+            {
+                await app.DisposeAsync().ConfigureAwait(false);
+            }
+            catch
+            {
+                await app.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
+        }
+    }
+
+    private static bool IsPostgres(ServerOptions options) =>
+        options.Store is { } store && StoreLocation.TryParse(store, out var location, out _) && location.Postgres is not null;
 
     private static int FreeLoopbackPort()
     {

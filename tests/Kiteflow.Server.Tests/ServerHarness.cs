@@ -59,8 +59,7 @@ internal sealed class ServerHarness : IAsyncDisposable
             ConfigureBuilder = builder => builder.Logging.AddProvider(logs).SetMinimumLevel(LogLevel.Trace),
         };
         configure?.Invoke(options);
-        var app = KiteflowServer.Build(options);
-        await app.StartAsync();
+        var app = await KiteflowServer.StartAsync(options, CancellationToken.None);
         return new ServerHarness(app, dataDirectory, owns, logs, output);
     }
 

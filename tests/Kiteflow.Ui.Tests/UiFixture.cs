@@ -46,15 +46,14 @@ public sealed class UiFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        App = Kiteflow.Server.KiteflowServer.Build(new Kiteflow.Server.ServerOptions
+        App = await Kiteflow.Server.KiteflowServer.StartAsync(new Kiteflow.Server.ServerOptions
         {
             Urls = "http://127.0.0.1:0",
             DataDirectory = _dataDirectory,
             AdminPassword = AdminPassword,
             Output = TextWriter.Null,
             Environment = _ => null,
-        });
-        await App.StartAsync();
+        }, CancellationToken.None);
         BaseAddress = new Uri(App.Urls.First());
         Assertions.SetDefaultExpectTimeout(TimeoutMs);
         Playwright = await Microsoft.Playwright.Playwright.CreateAsync();

@@ -78,30 +78,25 @@ internal static class ServeCommand
         WebApplication app;
         try
         {
-            app = KiteflowServer.Build(options);
+            app = await KiteflowServer.StartAsync(options, cancellationToken).ConfigureAwait(false);
         }
         catch (ArgumentException e)
         {
             error.WriteLine($"kiteflow: {e.Message}");
             return ExitCodes.InvalidSettings;
         }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return ExitCodes.Success;
+        }
+        catch (Exception e) when (e is IOException or Storage.StoreException or System.Data.Common.DbException or Delivery.Credentials.CredentialException or InvalidOperationException)
+        {
+            error.WriteLine($"kiteflow: the server could not start: {e.Message}");
+            return ExitCodes.Error;
+        }
 
         await using (app.ConfigureAwait(false))
         {
-            try
-            {
-                await app.StartAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                return ExitCodes.Success;
-            }
-            catch (Exception e) when (e is IOException or Storage.StoreException or System.Data.Common.DbException or Delivery.Credentials.CredentialException or InvalidOperationException)
-            {
-                error.WriteLine($"kiteflow: the server could not start: {e.Message}");
-                return ExitCodes.Error;
-            }
-
             foreach (var url in app.Urls)
             {
                 output.WriteLine(options.Role == ServerRole.Worker
