@@ -11,14 +11,20 @@ namespace Kiteflow.Server.Delivery;
 /// Until the first answer the budget knows neither the limit nor what the current window has already spent (by the
 /// activations' token checks, by another client, by this server before it restarted), while every destination of the
 /// organization or user asks at once — together far more than one CLI run's concurrency. So one request goes first
-/// and the others wait for its answer (they look again every 100 ms); from then on the budget paces them all.
+/// and the others wait for its answer (they look again every 100 ms); from then on the budget paces them all. The first
+/// request's answer may never come here — its silo killed, its worker stopped — so after
+/// <see cref="FirstAnswerPatience"/> without one, another request goes first.
 /// </remarks>
 [Reentrant]
 internal sealed class RateLimitBudgetGrain(TimeProvider time) : Grain, IRateLimitBudgetGrain
 {
     private RateLimitBudget? _budget;
+    /// <summary>How long the others wait for the first request's answer before another request goes first.</summary>
+    internal static readonly TimeSpan FirstAnswerPatience = TimeSpan.FromSeconds(10);
+
     private bool _answered;
     private int _unanswered;
+    private DateTimeOffset _firstSentAt;
 
     private RateLimitBudget Budget => _budget ??= Create();
 
@@ -42,8 +48,14 @@ internal sealed class RateLimitBudgetGrain(TimeProvider time) : Grain, IRateLimi
     {
         if (!_answered && _unanswered > 0)
         {
-            // The first request is still out: wait for what its answer says.
-            return Task.FromResult(new BudgetAnswer());
+            if (now - _firstSentAt < FirstAnswerPatience)
+            {
+                // The first request is still out: wait for what its answer says.
+                return Task.FromResult(new BudgetAnswer());
+            }
+
+            // Its answer is not coming (a silo killed during failover left this count behind for good): the next goes.
+            _unanswered = 0;
         }
 
         var entry = Budget.TryEnter(now);
@@ -55,6 +67,7 @@ internal sealed class RateLimitBudgetGrain(TimeProvider time) : Grain, IRateLimi
         if (!_answered)
         {
             _unanswered++;
+            _firstSentAt = now;
         }
 
         return Task.FromResult(new BudgetAnswer { Entered = true, EnteredAt = entry.EnteredAt });

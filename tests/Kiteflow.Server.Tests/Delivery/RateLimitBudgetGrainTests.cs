@@ -43,6 +43,27 @@ public sealed class RateLimitBudgetGrainTests : IAsyncLifetime
         Assert.True((await budget.TryEnterAsync(now)).Entered);
     }
 
+    /// <summary>
+    /// The first request's answer can be lost for good — its worker's silo killed during a failover — and then every
+    /// destination of the organization waited for ever (a cluster chaos test: a destination moved to a new silo sent
+    /// nothing for five minutes). After a while without that answer, another request goes first.
+    /// </summary>
+    [Fact]
+    public async Task TryEnterAsync_TheFirstRequestsAnswerNeverComes_AnotherGoesAfterAWhile()
+    {
+        var budget = Budget();
+        var now = DateTimeOffset.UtcNow;
+
+        Assert.True((await budget.TryEnterAsync(now)).Entered);
+        var soon = await budget.TryEnterAsync(now + TimeSpan.FromSeconds(1));
+        var later = await budget.TryEnterAsync(now + RateLimitBudgetGrain.FirstAnswerPatience);
+        var right = await budget.TryEnterAsync(now + RateLimitBudgetGrain.FirstAnswerPatience);
+
+        Assert.False(soon.Entered);
+        Assert.True(later.Entered);
+        Assert.False(right.Entered);
+    }
+
     private IRateLimitBudgetGrain Budget() =>
         _server.Service<IGrainFactory>().GetGrain<IRateLimitBudgetGrain>($"{GrainBudgetSource.OrganizationPrefix}api.example|org-{Guid.NewGuid():N}");
 }
