@@ -29,13 +29,16 @@ internal static class Eventually
     }
 
     /// <summary>Polls <paramref name="condition"/> until it holds; fails naming <paramref name="what"/> at the deadline.</summary>
-    public static async Task UntilAsync(Func<Task<bool>> condition, string what)
+    public static Task UntilAsync(Func<Task<bool>> condition, string what) => UntilAsync(condition, () => what);
+
+    /// <summary>Polls <paramref name="condition"/> until it holds; at the deadline fails with <paramref name="what"/> as it is then (the last state seen).</summary>
+    public static async Task UntilAsync(Func<Task<bool>> condition, Func<string> what)
     {
         var clock = Stopwatch.StartNew();
         using var poll = new PeriodicTimer(TimeSpan.FromMilliseconds(20));
         while (!await condition())
         {
-            Assert.True(clock.Elapsed < Deadline, $"waited {Deadline} for {what}");
+            Assert.True(clock.Elapsed < Deadline, $"waited {Deadline} for {what()}");
             await poll.WaitForNextTickAsync();
         }
     }

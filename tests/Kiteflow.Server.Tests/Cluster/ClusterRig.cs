@@ -104,20 +104,14 @@ internal sealed class ClusterRig : IAsyncDisposable
         var settled = new Dictionary<string, JsonNode>();
         foreach (var destination in destinations)
         {
-            var clock = System.Diagnostics.Stopwatch.StartNew();
             JsonNode? last = null;
-            while (true)
-            {
-                last = await TryStatusAsync(api, destination) ?? last;
-                if (last is not null && (long)last["delivered"]! + (long)last["rejected"]! + (long)last["possiblyDelivered"]! == records(destination) && (long)last["lag"]! == 0)
+            await Eventually.UntilAsync(
+                async () =>
                 {
-                    break;
-                }
-
-                Assert.True(clock.Elapsed < Eventually.Deadline, $"waited {Eventually.Deadline} for {destination} to settle {records(destination)} records; last status: {last?.ToJsonString() ?? "none"}");
-                await Task.Delay(100);
-            }
-
+                    last = await TryStatusAsync(api, destination) ?? last;
+                    return last is not null && (long)last["delivered"]! + (long)last["rejected"]! + (long)last["possiblyDelivered"]! == records(destination) && (long)last["lag"]! == 0;
+                },
+                () => $"{destination} to settle {records(destination)} records; last status: {last?.ToJsonString() ?? "none"}");
             settled[destination] = last!;
         }
 
