@@ -223,6 +223,7 @@ public static class KiteflowServer
         if (identity.Clustered && identity.HostsGrains)
         {
             services.AddHostedService<ClusterWatcher>();
+            services.AddHostedService<DestinationBalancer>();
         }
 
         services.ConfigureHttpJsonOptions(json => ServerJson.Configure(json.SerializerOptions));

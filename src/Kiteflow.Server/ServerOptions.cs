@@ -93,6 +93,12 @@ public sealed class ServerOptions
     /// </summary>
     public TimeSpan DeliveryLease { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// In a cluster, how often each silo that hosts destinations looks whether it has more than its even share of the
+    /// active destinations and moves the rest to silos with fewer (it also looks when a silo joins). Default 30 s.
+    /// </summary>
+    public TimeSpan RebalanceInterval { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>How often a destination worker also looks in the store for records appended by another process (api silos ingest). Default 1 s.</summary>
     public TimeSpan AppendPollInterval { get; set; } = TimeSpan.FromSeconds(1);
 

@@ -150,8 +150,20 @@ internal sealed class DeliveryServices(
     /// </summary>
     public Task StopWorkersAsync(string reason) => Task.WhenAll(_workers.Keys.Select(worker => worker.StopAsync(reason)));
 
+    /// <summary>The workers of this process that deliver (not stopping, not stopped).</summary>
+    internal IReadOnlyList<DestinationWorker> RunningWorkers => _workers.Keys.Where(w => !w.Stopped && w.State is not ("stopping" or "stopped" or "fenced")).ToList();
+
     /// <summary>A worker started in this process.</summary>
-    internal void Track(DestinationWorker worker) => _workers.TryAdd(worker, true);
+    internal void Track(DestinationWorker worker)
+    {
+        if (_workers.TryAdd(worker, true))
+        {
+            WorkerStarted?.Invoke();
+        }
+    }
+
+    /// <summary>Raised when a worker starts in this process (the balancer then looks whether this silo has too many).</summary>
+    internal event Action? WorkerStarted;
 
     /// <summary>A worker of this process that has stopped.</summary>
     internal void Untrack(DestinationWorker worker) => _workers.TryRemove(worker, out _);

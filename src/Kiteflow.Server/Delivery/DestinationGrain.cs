@@ -1,4 +1,5 @@
 using Kiteflow.Storage;
+using Orleans.Runtime.Placement;
 
 namespace Kiteflow.Server.Delivery;
 
@@ -6,12 +7,32 @@ namespace Kiteflow.Server.Delivery;
 /// The grain of one destination: it owns the destination's <see cref="DestinationWorker"/> while the destination is
 /// active. The worker runs on the thread pool; the grain only starts, stops and reports it. While the worker runs the
 /// grain is kept from being collected, and a reminder (every minute) starts the worker again wherever the grain is
-/// activated next — after a silo died, say — as long as the store says the destination is active.
+/// activated next — after a silo died, say — as long as the store says the destination is active. A destination moved
+/// to another silo (to spread destinations over the silos, <see cref="DestinationBalancer"/>) stops here gracefully —
+/// its calls in flight answered and recorded, its lease released — and starts again on arrival.
 /// </summary>
-internal sealed class DestinationGrain(DeliveryServices services, ILocalSiloDetails silo) : Grain, IDestinationGrain, IRemindable
+internal sealed class DestinationGrain(DeliveryServices services, ILocalSiloDetails silo) : Grain, IDestinationGrain, IRemindable, IGrainMigrationParticipant
 {
     private const string KeepAlive = "keep-alive";
+    private const string WasDelivering = "kiteflow.delivering";
     private DestinationWorker? _worker;
+    private bool _deliveredBeforeMove;
+    private bool _arrivedDelivering;
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (!_arrivedDelivering)
+        {
+            return;
+        }
+
+        // Moved here from another silo while it delivered: it goes on, unless it was paused in the meantime.
+        var row = await services.Store.Destinations.GetByIdAsync(this.GetPrimaryKeyLong(), cancellationToken).ConfigureAwait(true);
+        if (row is { State: DestinationState.Active })
+        {
+            await StartAsync("move", startCursor: null).ConfigureAwait(true);
+        }
+    }
 
     public async Task StartAsync(string reason, long? startCursor)
     {
@@ -57,6 +78,19 @@ internal sealed class DestinationGrain(DeliveryServices services, ILocalSiloDeta
         DeactivateOnIdle();
     }
 
+    public Task MoveAsync(SiloAddress to)
+    {
+        if (to.Equals(silo.SiloAddress))
+        {
+            return Task.CompletedTask;
+        }
+
+        // Migration hands the request context to the placement director, which takes the hint.
+        RequestContext.Set(IPlacementDirector.PlacementHintKey, to);
+        this.MigrateOnIdle();
+        return Task.CompletedTask;
+    }
+
     public Task<WorkerStatus> GetStatusAsync() => Task.FromResult(_worker is { } worker
         ? new WorkerStatus { State = worker.State, RecordsPerSecond = worker.RecordsPerSecond, LastError = worker.LastError, Silo = silo.Name }
         : new WorkerStatus { Silo = silo.Name });
@@ -79,8 +113,16 @@ internal sealed class DestinationGrain(DeliveryServices services, ILocalSiloDeta
         if (_worker is { } worker)
         {
             _worker = null;
-            await worker.StopAsync("shutdown").ConfigureAwait(true);
+            var moving = reason.ReasonCode == DeactivationReasonCode.Migrating;
+            _deliveredBeforeMove = moving && !worker.Stopped;
+            await worker.StopAsync(moving ? "move" : "shutdown").ConfigureAwait(true);
             await worker.DisposeAsync().ConfigureAwait(true);
         }
     }
+
+    void IGrainMigrationParticipant.OnDehydrate(IDehydrationContext dehydrationContext) =>
+        dehydrationContext.TryAddValue(WasDelivering, _deliveredBeforeMove || _worker is { Stopped: false });
+
+    void IGrainMigrationParticipant.OnRehydrate(IRehydrationContext rehydrationContext) =>
+        _arrivedDelivering = rehydrationContext.TryGetValue(WasDelivering, out bool delivering) && delivering;
 }

@@ -51,6 +51,9 @@ internal sealed class DestinationWorker : IAsyncDisposable
         _rate = new RateMeter(services.Time);
     }
 
+    /// <summary>The destination this worker delivers.</summary>
+    public long DestinationId => _destinationId;
+
     /// <summary>What the worker is doing: starting, delivering, waiting, retrying, stopping, stopped, failed.</summary>
     public string State => _state;
 

@@ -16,6 +16,12 @@ public interface IDestinationGrain : IGrainWithIntegerKey
     /// <summary>Stops claiming records, lets calls in flight finish (bounded), and returns once it has stopped.</summary>
     Task StopAsync(string reason);
 
+    /// <summary>
+    /// Moves the destination to the silo <paramref name="to"/> once its grain is idle: the worker stops here as for a
+    /// pause (its calls in flight answered and recorded, its lease released) and starts again there.
+    /// </summary>
+    Task MoveAsync(SiloAddress to);
+
     /// <summary>What the worker is doing now.</summary>
     Task<WorkerStatus> GetStatusAsync();
 }

@@ -59,6 +59,11 @@ internal sealed class ServerOptionsValidator : IValidateOptions<ServerOptions>
             problems.Add($"MembershipProbeTimeout: {options.MembershipProbeTimeout} must be at least 0.5 s.");
         }
 
+        if (options.RebalanceInterval < TimeSpan.FromSeconds(1))
+        {
+            problems.Add($"RebalanceInterval: {options.RebalanceInterval} must be at least 1 s.");
+        }
+
         if (options.DeliveryLease < TimeSpan.FromSeconds(1))
         {
             problems.Add($"DeliveryLease: {options.DeliveryLease} must be at least 1 s.");

@@ -91,6 +91,12 @@ internal static partial class Log
     [LoggerMessage(1409, LogLevel.Information, "Destination {DestinationId} waits {Milliseconds:F0} ms for the lease of its previous owner to run out")]
     public static partial void WaitingForLease(ILogger logger, long destinationId, double milliseconds);
 
+    [LoggerMessage(1410, LogLevel.Information, "Destination {DestinationId} moves from silo {From} to silo {To} ({Mine} of {Active} active destinations were on {From}, over {Silos} silos)")]
+    public static partial void DestinationMoving(ILogger logger, long destinationId, string from, string to, int mine, int active, int silos);
+
+    [LoggerMessage(1411, LogLevel.Warning, "Spreading the destinations over the silos: {Reason}; tried again later")]
+    public static partial void BalanceFailed(ILogger logger, string reason);
+
     [LoggerMessage(1900, LogLevel.Error, "Unhandled error on {Method} {Path}")]
     public static partial void Unhandled(ILogger logger, Exception exception, string method, string path);
 }

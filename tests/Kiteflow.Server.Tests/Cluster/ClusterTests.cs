@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Kiteflow.Sandbox;
 using Kiteflow.Testing.Postgres;
@@ -9,7 +10,8 @@ namespace Kiteflow.Server.Tests.Cluster;
 /// <summary>
 /// A cluster of real <c>kiteflow serve</c> processes — one api silo and worker silos — on one throwaway PostgreSQL and a
 /// sandbox in this process that outlives them: records ingested while destinations of several organizations deliver,
-/// workers killed with SIGKILL, and a worker paused with SIGSTOP while its destinations move, then resumed.
+/// a worker joining while destinations deliver, workers killed with SIGKILL, and a worker paused with SIGSTOP while its
+/// destinations move, then resumed.
 /// </summary>
 [Collection(PostgresCollection.Name)]
 public sealed class ClusterTests(PostgresServerFixture postgres, ITestOutputHelper output)
@@ -19,7 +21,7 @@ public sealed class ClusterTests(PostgresServerFixture postgres, ITestOutputHelp
     [UnixFact]
     public async Task ApiAndTwoWorkers_IngestWhileDelivering_EveryRecordOneBuild_NoOrganizationOverItsLimit()
     {
-        const int destinations = 8, initial = 25, ingested = 10, limit = 20;
+        const int destinations = 20, initial = 25, ingested = 10, limit = 20;
         var window = TimeSpan.FromSeconds(2);
         await using var rig = await ClusterRig.StartAsync(postgres, Organizations, $"{limit}/2s");
         var passed = false;
@@ -64,17 +66,12 @@ public sealed class ClusterTests(PostgresServerFixture postgres, ITestOutputHelp
                 Assert.Contains((string?)status["silo"], new[] { "w1", "w2" });
             }
 
+            // However Orleans placed them when they were activated together, the workers evened them out: half each.
+            Assert.Equal(destinations / 2, statuses.Count(s => (string?)s.Value["silo"] == "w1"));
+
             // No organization over its limit: the budget of each organization is one grain for the whole cluster, so the
             // two workers together pace as one; a request over the limit would have been answered 429.
-            var requests = await ServerApi.RequestsAsync(rig.Sandbox);
-            var calls = requests
-                .Where(r => ((string?)r["path"] ?? string.Empty).StartsWith("/v2/organizations/", StringComparison.Ordinal) && r["status"] is not null)
-                .Select(r => (Org: ((string)r["path"]!).Split('/')[3], Window: DateTimeOffset.Parse((string)r["time"]!, System.Globalization.CultureInfo.InvariantCulture).ToUnixTimeMilliseconds() / (long)window.TotalMilliseconds, Status: (int)r["status"]!))
-                .ToList();
-            var windows = calls.GroupBy(c => (c.Org, c.Window)).ToList();
-            var refused = calls.Count(c => c.Status == 429);
-            output.WriteLine($"{calls.Count} calls to organizations in {windows.Count} organization windows; 429s: {refused}; most admitted in one window: {windows.Max(w => w.Count(c => c.Status != 429))} of {limit}; silos: {string.Join(", ", statuses.Select(s => $"{s.Key}@{s.Value["silo"]}"))}");
-            Assert.True(refused <= windows.Count, $"{refused} calls were answered 429 in {windows.Count} organization windows: the workers did not pace their organizations together");
+            await AssertPacedTogetherAsync(rig.Sandbox, window, limit, statuses);
 
             // A worker serves /healthz and /metrics (labelled with its silo), not the API.
             var workerHealth = JsonNode.Parse(await new HttpClient { BaseAddress = w1.BaseAddress }.GetStringAsync("/healthz"))!;
@@ -230,6 +227,92 @@ public sealed class ClusterTests(PostgresServerFixture postgres, ITestOutputHelp
                 rig.Report(output);
             }
         }
+    }
+
+    [UnixFact]
+    public async Task WorkerJoinsWhileDestinationsDeliver_TheyAreSpreadToIt_WithoutARestart_EveryRecordOneBuild()
+    {
+        const int destinations = 6, records = 80, limit = 10;
+        var window = TimeSpan.FromSeconds(2);
+        await using var rig = await ClusterRig.StartAsync(postgres, Organizations, $"{limit}/2s");
+        var passed = false;
+        try
+        {
+            var api = await rig.StartSiloAsync("api", "api");
+            var first = await rig.StartSiloAsync("worker", "w1");
+            using var client = ServerApi.WithKey(api.BaseAddress, await api.CreateApiKeyAsync());
+            await CreateDestinationsAsync(client, rig, destinations, records);
+            await ClearRequestLogAsync(rig.Sandbox);
+            await Task.WhenAll(Enumerable.Range(0, destinations).Select(d => client.PostAsync($"/api/v1/destinations/dest{d}/activate")));
+            foreach (var name in Names(destinations))
+            {
+                Assert.Equal("w1", (string?)(await client.StatusAsync(name))["silo"]);
+            }
+
+            await Eventually.UntilAsync(() => ServerApi.Builds(rig.Sandbox).Count >= 20, "delivery under way on w1");
+            await rig.StartSiloAsync("worker", "w2");
+
+            // w1 gives the silo that joined its even share (6 over 2 silos: 3 each) while they deliver; nothing restarts.
+            var spread = new List<string?>();
+            await Eventually.UntilAsync(
+                async () =>
+                {
+                    spread.Clear();
+                    foreach (var name in Names(destinations))
+                    {
+                        spread.Add((string?)(await ClusterRig.TryStatusAsync(client, name))?["silo"]);
+                    }
+
+                    return spread.Count(s => s == "w1") == 3 && spread.Count(s => s == "w2") == 3;
+                },
+                () => $"the destinations to be spread over w1 and w2 (on: {string.Join(", ", spread)})");
+            var buildsWhenSpread = ServerApi.Builds(rig.Sandbox).Count;
+            output.WriteLine($"spread at {buildsWhenSpread} of {destinations * records} builds: {string.Join(", ", spread)}");
+            Assert.True(buildsWhenSpread < destinations * records, "every record was delivered before the destinations were spread: the test shows nothing");
+
+            var statuses = await ClusterRig.WaitForAllSettledAsync(client, Names(destinations), _ => records);
+            AssertOneBuildPerRecord(rig.Sandbox, destinations, records);
+            foreach (var (name, status) in statuses)
+            {
+                Assert.True((long)status["delivered"]! == records && (long)status["rejected"]! == 0 && (long)status["possiblyDelivered"]! == 0, $"{name}: {status.ToJsonString()}");
+            }
+
+            // A destination that moved ended its run on w1 with "move" and began the next on w2 with "move".
+            var moved = 0;
+            foreach (var (name, status) in statuses.Where(s => (string?)s.Value["silo"] == "w2"))
+            {
+                var runs = (await client.Client.GetFromJsonAsync<JsonArray>($"/api/v1/destinations/{name}/runs"))!;
+                Assert.Contains(runs, r => (string?)r!["endReason"] == "move");
+                Assert.Contains(runs, r => (string?)r!["reason"] == "move");
+                moved++;
+            }
+
+            Assert.Equal(3, moved);
+            Assert.False(first.HasExited, "w1 stopped: the destinations were to move without a restart");
+            await AssertPacedTogetherAsync(rig.Sandbox, window, limit, statuses);
+            passed = true;
+        }
+        finally
+        {
+            if (!passed)
+            {
+                rig.Report(output);
+            }
+        }
+    }
+
+    /// <summary>No organization over its limit: at most one 429 per organization window in the sandbox's request log.</summary>
+    private async Task AssertPacedTogetherAsync(SandboxServer sandbox, TimeSpan window, int limit, Dictionary<string, JsonNode> statuses)
+    {
+        var requests = await ServerApi.RequestsAsync(sandbox);
+        var calls = requests
+            .Where(r => ((string?)r["path"] ?? string.Empty).StartsWith("/v2/organizations/", StringComparison.Ordinal) && r["status"] is not null)
+            .Select(r => (Org: ((string)r["path"]!).Split('/')[3], Window: DateTimeOffset.Parse((string)r["time"]!, System.Globalization.CultureInfo.InvariantCulture).ToUnixTimeMilliseconds() / (long)window.TotalMilliseconds, Status: (int)r["status"]!))
+            .ToList();
+        var windows = calls.GroupBy(c => (c.Org, c.Window)).ToList();
+        var refused = calls.Count(c => c.Status == 429);
+        output.WriteLine($"{calls.Count} calls to organizations in {windows.Count} organization windows; 429s: {refused}; most admitted in one window: {windows.Max(w => w.Count(c => c.Status != 429))} of {limit}; silos: {string.Join(", ", statuses.Select(s => $"{s.Key}@{s.Value["silo"]}"))}");
+        Assert.True(refused <= windows.Count, $"{refused} calls were answered 429 in {windows.Count} organization windows: the workers did not pace their organizations together");
     }
 
     private static IEnumerable<string> Names(int destinations) => Enumerable.Range(0, destinations).Select(d => $"dest{d}");
