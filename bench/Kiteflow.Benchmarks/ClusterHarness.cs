@@ -117,8 +117,16 @@ internal static class ClusterHarness
         var resumed = moved.Select(d => OrganizationCalls(log, d).First(r => r.Time > killedAt && r.Method == "POST" && r.Status == 201).Time).ToList();
         var first = (resumed.Min() - killedAt).TotalSeconds;
         var last = (resumed.Max() - killedAt).TotalSeconds;
+        foreach (var (name, process) in cluster.Workers.Where(w => w.Name != victim))
+        {
+            foreach (var (at, line) in process.ClusterEvents.Where(e => e.At > killedAt))
+            {
+                Console.WriteLine($"    {name} +{(at - killedAt).TotalSeconds:N2} s: {line}");
+            }
+        }
+
         Console.WriteLine($"--- failover: killed {victim} holding {string.Join(", ", moved.Select(d => $"dest{d}"))} at {Builds(cluster.Sandbox)} builds; next builds of its destinations after {string.Join(", ", resumed.Select(t => $"{(t - killedAt).TotalSeconds:N1} s"))}");
-        return $"Failover (2 workers, kill -9 of the one holding {moved.Count} of {Organizations} destinations): its destinations built again after {first:N1} s (first) to {last:N1} s (last); membership probe 3 s × 3 missed probes, destination lease 10 s; every record one build: {OneBuildEach(cluster.Sandbox)}.";
+        return $"Failover (2 workers, kill -9 of the one holding {moved.Count} of {Organizations} destinations): its destinations built again after {first:N1} s (first) to {last:N1} s (last); membership probe 3 s × 2 missed probes, destination lease 6 s; every record one build: {OneBuildEach(cluster.Sandbox)}.";
     }
 
     private static int Builds(SandboxServer sandbox) =>
@@ -152,6 +160,8 @@ internal static class ClusterHarness
         public ServeProcess Api { get; }
 
         public ServeProcess Worker(string name) => _workers.First(w => w.Name == name).Process;
+
+        public IReadOnlyList<(string Name, ServeProcess Process)> Workers => _workers;
 
         public static async Task<Cluster> StartAsync(int workers)
         {

@@ -19,6 +19,7 @@ internal sealed class ServeProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly string _directory;
     private readonly Queue<string> _errors = new();
+    private readonly List<(DateTimeOffset At, string Line)> _clusterEvents = [];
 
     private ServeProcess(Process process, string directory, Uri baseAddress)
     {
@@ -34,6 +35,21 @@ internal sealed class ServeProcess : IAsyncDisposable
     public HttpClient Api { get; }
 
     public int Pid => _process.Id;
+
+    /// <summary>
+    /// The log lines of a silo leaving (1406), a lease waited out (1409) and a destination delivering (1401), each with
+    /// the time it reached this process (the log's own timestamps are whole seconds).
+    /// </summary>
+    public IReadOnlyList<(DateTimeOffset At, string Line)> ClusterEvents
+    {
+        get
+        {
+            lock (_errors)
+            {
+                return [.. _clusterEvents];
+            }
+        }
+    }
 
     /// <summary>The last lines the server wrote to stderr (its log), for a failure's message.</summary>
     public string RecentLog
@@ -79,6 +95,11 @@ internal sealed class ServeProcess : IAsyncDisposable
             {
                 lock (serve._errors)
                 {
+                    if (line.Contains("[1406]", StringComparison.Ordinal) || line.Contains("[1409]", StringComparison.Ordinal) || line.Contains("[1401]", StringComparison.Ordinal))
+                    {
+                        serve._clusterEvents.Add((DateTimeOffset.UtcNow, line));
+                    }
+
                     serve._errors.Enqueue(line);
                     if (serve._errors.Count > 40)
                     {

@@ -136,13 +136,13 @@ public static class KiteflowServer
                 });
                 silo.UseKiteflowPostgresReminders(postgres);
 
-                // A silo that stops answering is declared dead after about three missed probes. Not stretched while this
-                // silo feels degraded (a busy machine): fencing keeps a silo declared dead too early from doing harm,
-                // and a destination waits for its silo's death before it delivers again.
+                // A silo that stops answering is declared dead after MembershipMissedProbes missed probes (2 by default).
+                // Not stretched while this silo feels degraded (a busy machine): fencing keeps a silo declared dead too
+                // early from doing harm, and a destination waits for its silo's death before it delivers again.
                 silo.Configure<ClusterMembershipOptions>(membership =>
                 {
                     membership.ProbeTimeout = options.MembershipProbeTimeout;
-                    membership.NumMissedProbesLimit = 3;
+                    membership.NumMissedProbesLimit = options.MembershipMissedProbes;
                     membership.ExtendProbeTimeoutDuringDegradation = false;
                 });
             }

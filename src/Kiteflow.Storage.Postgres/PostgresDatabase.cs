@@ -36,9 +36,21 @@ internal sealed class PostgresDatabase : IAsyncDisposable, IDisposable
             builder.ConnectionStringBuilder.MaxAutoPrepare = 64;
         }
 
+        // A process paused (SIGSTOP, a stall) in the middle of a transaction would hold its row locks for as long as it
+        // stays paused — its connection stays open — and a destination's fence row locked so blocks the silo that took
+        // the destination over (seen in the cluster's SIGSTOP test). Every Kiteflow transaction is a few statements sent
+        // back to back, so the server ends a session idle inside one for 10 s, which releases its locks.
+        if (!(builder.ConnectionStringBuilder.Options ?? string.Empty).Contains("idle_in_transaction_session_timeout", StringComparison.Ordinal))
+        {
+            builder.ConnectionStringBuilder.Options = $"{builder.ConnectionStringBuilder.Options} -c idle_in_transaction_session_timeout={(int)IdleInTransactionTimeout.TotalMilliseconds}".Trim();
+        }
+
         DataSource = builder.Build();
         _migrator = new PostgresMigrator(connectionString, migrations, loggerFactory.CreateLogger<PostgresMigrator>());
     }
+
+    /// <summary>How long the server lets a session of this process sit idle inside a transaction before it ends it.</summary>
+    public static TimeSpan IdleInTransactionTimeout { get; } = TimeSpan.FromSeconds(10);
 
     public PostgresConnectionString ConnectionString { get; }
 

@@ -59,6 +59,11 @@ internal sealed class ServerOptionsValidator : IValidateOptions<ServerOptions>
             problems.Add($"MembershipProbeTimeout: {options.MembershipProbeTimeout} must be at least 0.5 s.");
         }
 
+        if (options.MembershipMissedProbes is < 1 or > 10)
+        {
+            problems.Add($"MembershipMissedProbes: {options.MembershipMissedProbes} must be 1 to 10.");
+        }
+
         if (options.RebalanceInterval < TimeSpan.FromSeconds(1))
         {
             problems.Add($"RebalanceInterval: {options.RebalanceInterval} must be at least 1 s.");

@@ -166,7 +166,7 @@ public sealed class ClusterTests(PostgresServerFixture postgres, ITestOutputHelp
     [UnixFact]
     public async Task WorkerPausedWhileItsDestinationsMove_ThenResumed_SendsAndSettlesNothingStale()
     {
-        const int destinations = 4, records = 60;
+        const int destinations = 4, records = 100;
         await using var rig = await ClusterRig.StartAsync(postgres, Organizations, "10/2s", options =>
         {
             // Slow answers keep calls in flight when the worker is paused.
@@ -185,8 +185,26 @@ public sealed class ClusterTests(PostgresServerFixture postgres, ITestOutputHelp
                 Assert.Equal("w1", (string?)(await client.StatusAsync(name))["silo"]);
             }
 
+            // w2 joins and gets half of them; then w1 stops dead (SIGSTOP) with the other half delivering.
             await rig.StartSiloAsync("worker", "w2");
-            await Eventually.UntilAsync(() => ServerApi.Builds(rig.Sandbox).Count >= 12, "delivery under way on w1");
+            var onPaused = new List<string>();
+            await Eventually.UntilAsync(
+                async () =>
+                {
+                    onPaused.Clear();
+                    foreach (var name in Names(destinations))
+                    {
+                        if ((string?)(await ClusterRig.TryStatusAsync(client, name))?["silo"] == "w1")
+                        {
+                            onPaused.Add(name);
+                        }
+                    }
+
+                    return onPaused.Count == destinations / 2;
+                },
+                () => $"w1 to give half of the destinations to w2 (w1 has {string.Join(", ", onPaused)})");
+            var beforePause = ServerApi.Builds(rig.Sandbox).Count;
+            await Eventually.UntilAsync(() => ServerApi.Builds(rig.Sandbox).Count >= beforePause + 8, "delivery under way on both workers");
             paused.Signal("STOP");
             var atPause = ServerApi.Builds(rig.Sandbox).Count;
 
@@ -196,8 +214,8 @@ public sealed class ClusterTests(PostgresServerFixture postgres, ITestOutputHelp
 
             // w1 runs again: it finds its leases lost and itself declared dead, and stops without a call or a write.
             paused.Signal("CONT");
-            await Eventually.UntilAsync(() => paused.HasExited || paused.Errors.Split('\n').Count(l => l.Contains("stopped on this silo", StringComparison.Ordinal)) >= destinations, "the resumed worker to stop");
-            output.WriteLine($"paused at {atPause} builds; w1 {(paused.HasExited ? "exited" : "is still running")}; its last log lines:\n{string.Join('\n', paused.Errors.Split('\n').TakeLast(8))}");
+            await Eventually.UntilAsync(() => paused.HasExited || paused.Errors.Split('\n').Count(l => l.Contains("stopped on this silo", StringComparison.Ordinal)) >= onPaused.Count, "the resumed worker to stop");
+            output.WriteLine($"paused at {atPause} builds with {string.Join(", ", onPaused)} on it; w1 {(paused.HasExited ? "exited" : "is still running")}; its last log lines:\n{string.Join('\n', paused.Errors.Split('\n').TakeLast(8))}");
 
             AssertOneBuildPerRecord(rig.Sandbox, destinations, records);
             await using var source = NpgsqlDataSource.Create(rig.ConnectionString);
