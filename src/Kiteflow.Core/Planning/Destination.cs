@@ -122,8 +122,8 @@ public sealed class Destination
     /// <summary>
     /// Compiles settings whose reading found <paramref name="readProblems"/>, so a file's problems are
     /// listed together: an unknown key or a bad batching value does not hide a bad header. A key the
-    /// reader already refused is not reported again; a file that could not be read as an object is not
-    /// compiled at all.
+    /// reader already refused is not reported again; a file that could not be read as an object, or whose
+    /// problems end its reading (<see cref="SettingsProblem.Final"/>), is not compiled at all.
     /// </summary>
     public static (Destination? Destination, IReadOnlyList<SettingsProblem> Problems) Compile(DestinationSettings settings, IReadOnlyList<SettingsProblem> readProblems, PlannerOptions? options = null)
     {
@@ -133,7 +133,7 @@ public sealed class Destination
             return Compile(settings, options);
         }
 
-        if (readProblems.Any(p => p.Key == SettingsProblem.FileKey))
+        if (readProblems.Any(p => p.Key == SettingsProblem.FileKey || p.Final))
         {
             return (null, readProblems);
         }

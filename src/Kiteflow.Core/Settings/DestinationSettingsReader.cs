@@ -77,6 +77,18 @@ public static class DestinationSettingsReader
                 return (settings, problems);
             }
 
+            // A token typed into the settings would be shown wherever they are (previews, exports, the audit log): say
+            // where, without repeating it, and judge nothing else — another message could quote the value.
+            foreach (var key in TokenLiterals.FindIn(root))
+            {
+                problems.Add(new SettingsProblem(key, $"\"{key}\" holds what looks like a Buildkite token (bkua_…); a token belongs in a credential, which Kiteflow sends as Authorization and never shows. Remove it from the destination.") { Final = true });
+            }
+
+            if (problems.Count > 0)
+            {
+                return (settings, problems);
+            }
+
             var reader = new ObjectReader(root, string.Empty, problems);
             reader.CheckKeys(TopKeys);
             settings.Name = reader.String("name") ?? settings.Name;

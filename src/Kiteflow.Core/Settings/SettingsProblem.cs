@@ -8,6 +8,12 @@ public sealed record SettingsProblem(string Key, string Message)
     /// <summary>The key of a problem with the file as a whole (unreadable, not JSON, not an object): nothing else in it can be judged.</summary>
     public const string FileKey = "(file)";
 
+    /// <summary>
+    /// Whether nothing more of the settings is judged after this problem (a token typed into them: another message
+    /// could quote it). Problems with <see cref="FileKey"/> are always so.
+    /// </summary>
+    public bool Final { get; init; }
+
     /// <inheritdoc />
     public override string ToString() => $"{Key}: {Message}";
 }

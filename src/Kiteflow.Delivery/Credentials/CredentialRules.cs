@@ -69,7 +69,7 @@ internal static partial class CredentialRules
     public static bool LooksLikeToken(string value)
     {
         ArgumentNullException.ThrowIfNull(value);
-        if (TokenPrefix().IsMatch(value))
+        if (Kiteflow.Core.Settings.TokenLiterals.Appear(value))
         {
             return true;
         }
@@ -191,9 +191,6 @@ internal static partial class CredentialRules
 
     [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_]{0,127}\z")]
     private static partial Regex VariableNamePattern();
-
-    [GeneratedRegex(@"(?<![A-Za-z0-9])bk(ua|ct|aa|aj)_", RegexOptions.IgnoreCase)]
-    private static partial Regex TokenPrefix();
 
     [GeneratedRegex(@"[A-Za-z0-9]{20,}")]
     private static partial Regex AlphanumericRun();

@@ -1,3 +1,4 @@
+using Kiteflow.Core.Planning;
 using Kiteflow.Core.Settings;
 
 namespace Kiteflow.Core.Tests.Settings;
@@ -125,6 +126,38 @@ public sealed class DestinationSettingsReaderTests
             problems,
             p => Assert.Equal((SettingsProblem.FileKey, true), (p.Key, p.Message.StartsWith("The value of \"url\" holds a \\u escape that is half of a UTF-16 surrogate pair", StringComparison.Ordinal))),
             p => Assert.Equal((SettingsProblem.FileKey, true), (p.Key, p.Message.StartsWith("Key number 1 of \"batching.otherProps\" holds", StringComparison.Ordinal))));
+    }
+
+    [Fact]
+    public void Read_ABuildkiteTokenTypedIntoTheSettings_IsAProblemAtEachSetting_NeverRepeatingIt()
+    {
+        const string token = "bkua_0123456789abcdef0123456789abcdef01234567";
+        var (settings, problems) = DestinationSettingsReader.Read($$$"""
+            {"url":"https://api.buildkite.com/v2/organizations/acme/pipelines/web/builds?access_token={{{token}}}",
+             "headers":"X-Team:platform,X-Token:{{{token}}}",
+             "batching":{"enabled":true,"algorithm":"property","propertyName":"b","otherProps":{"auth":{"t":["{{{token.ToUpperInvariant()}}}"] } } },
+             "bodyTemplate":{"note":"Bkct_{{{token[5..]}}}"}}
+            """);
+
+        Assert.Equal(["url", "headers", "batching.otherProps", "bodyTemplate"], problems.Select(p => p.Key));
+        Assert.All(problems, p => Assert.Contains("looks like a Buildkite token", p.Message, StringComparison.Ordinal));
+        Assert.All(problems, p => Assert.DoesNotContain(token[5..15], p.Message, StringComparison.OrdinalIgnoreCase));
+
+        // Nothing else is judged: compiling lists only these, none quoting the value.
+        var (destination, all) = Destination.Compile(settings, problems);
+        Assert.Null(destination);
+        Assert.Equal(problems, all);
+    }
+
+    [Theory]
+    [InlineData("X-Trace:abkua_x")]
+    [InlineData("X-Team:bkuaplatform")]
+    [InlineData("X-Commit:{commit}")]
+    public void Read_TextThatOnlyResemblesATokenPrefix_IsNoProblem(string headers)
+    {
+        var (_, problems) = DestinationSettingsReader.Read($$"""{"url":"https://api.buildkite.com/v2/x","headers":"{{headers}}"}""");
+
+        Assert.Empty(problems);
     }
 
     [Fact]

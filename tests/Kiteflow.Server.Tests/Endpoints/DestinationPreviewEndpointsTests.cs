@@ -126,6 +126,26 @@ public sealed class DestinationPreviewEndpointsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task PreviewAndSave_ABuildkiteTokenTypedIntoTheSettings_RefusedAtItsField_NeverEchoed()
+    {
+        const string token = "bkua_5f0c1e2d3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d";
+        var settings = new { url = BuildsUrl, headers = $"X-Token:{token}", excludeAttributes = new[] { "org", "pipeline" } };
+
+        var preview = await _client.PostAsJsonAsync("/api/v1/destinations/preview", new { dataset = "builds", credential = "sandbox", settings });
+        var saved = await _client.PostAsJsonAsync("/api/v1/destinations", new { name = "leaky", dataset = "builds", credential = "sandbox", settings });
+
+        foreach (var response in new[] { preview, saved })
+        {
+            var text = await response.Content.ReadAsStringAsync();
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            Assert.Equal(["settings.headers"], JsonNode.Parse(text)!["errors"]!.AsObject().Select(e => e.Key));
+            Assert.DoesNotContain(token[5..], text, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(HttpStatusCode.NotFound, (await _client.GetAsync("/api/v1/destinations/leaky")).StatusCode);
+    }
+
+    [Fact]
     public async Task PreviewSaved_UsesTheSavedSettings_OrTheUnsavedEditsInTheBody()
     {
         var created = await _client.PostAsJsonAsync("/api/v1/destinations", new { name = "deploys", dataset = "builds", credential = "sandbox", settings = new { url = BuildsUrl, excludeAttributes = new[] { "org", "pipeline" } } });
