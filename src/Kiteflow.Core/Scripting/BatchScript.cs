@@ -90,6 +90,14 @@ internal sealed class BatchScript
             return null;
         }
 
+        // An async function or a generator returns a promise or an iterator, which would be written as {}: batch is
+        // called synchronously, and its body must be what it returns.
+        if (!engine.Evaluate("Object.getPrototypeOf(batch) === Function.prototype").AsBoolean())
+        {
+            problems.Add(new SettingsProblem("batching.code", "batch must be a plain function that returns the body: an async function or a generator (function*) returns a promise or an iterator, not the body. Remove async (or *); Kiteflow calls batch once per batch and waits for nothing."));
+            return null;
+        }
+
         return new BatchScript(engine, batch, limits);
     }
 
@@ -126,6 +134,16 @@ internal sealed class BatchScript
             }
 
             return new ScriptResult(Encoding.UTF8.GetBytes(body), IsJson: false, null);
+        }
+
+        if (result.IsPromise())
+        {
+            return new ScriptResult(null, false, "batch() returned a promise; return the body itself (Kiteflow waits for nothing a script starts).");
+        }
+
+        if (result is Jint.Native.Function.Function)
+        {
+            return new ScriptResult(null, false, "batch() returned a function; return an object, an array or a string.");
         }
 
         if (!result.IsObject())

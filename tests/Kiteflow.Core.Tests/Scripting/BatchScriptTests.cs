@@ -185,6 +185,32 @@ public sealed class BatchScriptTests
         Assert.Equal(Normalize(expected!), Normalize(written));
     }
 
+    [Theory]
+    [InlineData("async function batch(records) { return { n: records.length }; }")]
+    [InlineData("var batch = async (records) => ({ n: records.length });")]
+    [InlineData("function* batch(records) { yield { n: records.length }; }")]
+    public void Compile_AsyncOrGeneratorBatch_IsAProblemAtCode_NotABodyOfBraces(string code)
+    {
+        var problem = Assert.Single(Problems(JsonSerializer.Serialize(new
+        {
+            url = "https://api.buildkite.com/v2/bulk",
+            batching = new { enabled = true, batchSize = 2, algorithm = "code", code },
+        })));
+
+        Assert.Equal("batching.code", problem.Key);
+        Assert.Contains("an async function or a generator", problem.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("function batch(records) { return Promise.resolve({ n: records.length }); }", "returned a promise")]
+    [InlineData("function batch(records) { return function () { return 1; }; }", "returned a function")]
+    public void Run_PromiseOrFunctionResult_RejectedAtScript(string code, string expected)
+    {
+        var (requests, rejections) = Run(code);
+
+        AssertEveryRecordRejectedAtScript(requests, rejections, expected);
+    }
+
     [Fact]
     public void Run_RecordsNested64Deep_ReachTheScript()
     {
