@@ -77,6 +77,18 @@ public static class DestinationSettingsReader
                 return (settings, problems);
             }
 
+            // A key written twice: JSON readers disagree on which one counts (System.Text.Json takes the last), so name
+            // it rather than guess.
+            foreach (var key in DuplicateKeys(root, string.Empty))
+            {
+                problems.Add(new SettingsProblem(key, $"\"{key}\" is given more than once in the destination file; keep one.") { Final = true });
+            }
+
+            if (problems.Count > 0)
+            {
+                return (settings, problems);
+            }
+
             // A token typed into the settings would be shown wherever they are (previews, exports, the audit log): say
             // where, without repeating it, and judge nothing else — another message could quote the value.
             foreach (var key in TokenLiterals.FindIn(root))
@@ -181,6 +193,40 @@ public static class DestinationSettingsReader
         delivery.OrganizationRequestsPerMinute = (int?)reader.Integer("organizationRequestsPerMinute", 1, 100_000) ?? delivery.OrganizationRequestsPerMinute;
         delivery.UserRequestsPerMinute = (int?)reader.Integer("userRequestsPerMinute", 1, 100_000) ?? delivery.UserRequestsPerMinute;
         delivery.PlanningThreads = (int?)reader.Integer("planningThreads", 1, 64) ?? delivery.PlanningThreads;
+    }
+
+    /// <summary>The dotted paths of keys that appear more than once in their object, anywhere in <paramref name="element"/>.</summary>
+    private static IEnumerable<string> DuplicateKeys(JsonElement element, string path)
+    {
+        if (element.ValueKind == JsonValueKind.Object)
+        {
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            var reported = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var property in element.EnumerateObject())
+            {
+                var here = path.Length == 0 ? property.Name : $"{path}.{property.Name}";
+                if (!seen.Add(property.Name) && reported.Add(property.Name))
+                {
+                    yield return here;
+                }
+
+                foreach (var inner in DuplicateKeys(property.Value, here))
+                {
+                    yield return inner;
+                }
+            }
+        }
+        else if (element.ValueKind == JsonValueKind.Array)
+        {
+            var index = 0;
+            foreach (var item in element.EnumerateArray())
+            {
+                foreach (var inner in DuplicateKeys(item, $"{path}[{index++}]"))
+                {
+                    yield return inner;
+                }
+            }
+        }
     }
 
     private static void CheckDateFormat(string format, List<SettingsProblem> problems)

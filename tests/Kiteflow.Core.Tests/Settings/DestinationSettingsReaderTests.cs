@@ -161,6 +161,19 @@ public sealed class DestinationSettingsReaderTests
     }
 
     [Fact]
+    public void Read_AKeyGivenTwice_IsAProblemNamingIt_AndNothingElseIsJudged()
+    {
+        var (settings, problems) = DestinationSettingsReader.Read("""
+            {"url":"https://api.buildkite.com/v2/a", "method":"FETCH", "url":"https://api.buildkite.com/v2/b",
+             "batching":{"enabled":true,"otherProps":{"x":1,"x":2,"x":3}}}
+            """);
+
+        Assert.Equal(["url", "batching.otherProps.x"], problems.Select(p => p.Key));
+        Assert.Contains("given more than once", problems[0].Message, StringComparison.Ordinal);
+        Assert.Equal(problems, Destination.Compile(settings, problems).Problems);
+    }
+
+    [Fact]
     public void Read_CodeAlgorithmWithoutCode_IsAProblem()
     {
         var (_, problems) = DestinationSettingsReader.Read("""{"url":"https://api.buildkite.com/v2/x","batching":{"enabled":true,"algorithm":"code"}}""");

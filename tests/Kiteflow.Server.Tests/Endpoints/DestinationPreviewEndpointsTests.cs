@@ -146,6 +146,20 @@ public sealed class DestinationPreviewEndpointsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Preview_ASettingGivenTwice_RefusedAtItsField()
+    {
+        using var body = new StringContent($$"""
+            {"dataset":"builds","credential":"sandbox","settings":{"url":"{{BuildsUrl}}","url":"{{BuildsUrl}}?x=1"} }
+            """, System.Text.Encoding.UTF8, "application/json");
+
+        var response = await _client.PostAsync("/api/v1/destinations/preview", body);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var errors = (await response.Content.ReadFromJsonAsync<JsonNode>())!["errors"]!.AsObject();
+        Assert.Equal(["settings.url"], errors.Select(e => e.Key));
+    }
+
+    [Fact]
     public async Task PreviewSaved_UsesTheSavedSettings_OrTheUnsavedEditsInTheBody()
     {
         var created = await _client.PostAsJsonAsync("/api/v1/destinations", new { name = "deploys", dataset = "builds", credential = "sandbox", settings = new { url = BuildsUrl, excludeAttributes = new[] { "org", "pipeline" } } });
