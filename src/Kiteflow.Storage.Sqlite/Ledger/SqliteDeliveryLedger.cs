@@ -36,7 +36,14 @@ public sealed class SqliteDeliveryLedger : IDeliveryLedger
     public string Path { get; private init; } = string.Empty;
 
     /// <summary>Opens (creating when needed) the ledger at <paramref name="path"/>.</summary>
-    public static async Task<SqliteDeliveryLedger> OpenAsync(string path, CancellationToken cancellationToken = default)
+    public static Task<SqliteDeliveryLedger> OpenAsync(string path, CancellationToken cancellationToken = default) =>
+        OpenAsync(path, writerConnectionString: null, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="OpenAsync(string, CancellationToken)"/>; the writer thread opens <paramref name="writerConnectionString"/>
+    /// instead of the ledger's own (tests give one that cannot be opened, to see the writer fail).
+    /// </summary>
+    internal static async Task<SqliteDeliveryLedger> OpenAsync(string path, string? writerConnectionString, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
 
@@ -73,7 +80,7 @@ public sealed class SqliteDeliveryLedger : IDeliveryLedger
             await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        return new SqliteDeliveryLedger(connectionString, connection) { Path = path };
+        return new SqliteDeliveryLedger(writerConnectionString ?? connectionString, connection) { Path = path };
     }
 
     /// <inheritdoc />
@@ -137,7 +144,7 @@ public sealed class SqliteDeliveryLedger : IDeliveryLedger
         var write = new Write(entry, durable ? new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) : null);
         if (!_writes.Writer.TryWrite(write))
         {
-            throw new ObjectDisposedException(nameof(SqliteDeliveryLedger));
+            return Closed();
         }
 
         return write.Committed?.Task.WaitAsync(cancellationToken) ?? Task.CompletedTask;
@@ -151,7 +158,7 @@ public sealed class SqliteDeliveryLedger : IDeliveryLedger
         {
             if (!_writes.Writer.TryWrite(new Write(entry, null)))
             {
-                throw new ObjectDisposedException(nameof(SqliteDeliveryLedger));
+                return Closed();
             }
         }
 
@@ -241,12 +248,41 @@ public sealed class SqliteDeliveryLedger : IDeliveryLedger
     public async ValueTask DisposeAsync()
     {
         _writes.Writer.TryComplete();
-        await _writer.ConfigureAwait(false);
+
+        // A writer that failed has failed every write given to it since; its error is theirs, not the dispose's.
+        await _writer.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         await _readConnection.DisposeAsync().ConfigureAwait(false);
         _readLock.Dispose();
     }
 
+    /// <summary>Why no more writes are taken: the writer failed (its error), or the ledger was disposed.</summary>
+    private Task Closed() =>
+        _writer.IsFaulted ? Task.FromException(_writer.Exception!.InnerException!) : throw new ObjectDisposedException(nameof(SqliteDeliveryLedger));
+
+    /// <summary>
+    /// The writer thread. Should it fail outside a transaction's own error handling — its connection cannot be opened,
+    /// say — no write may wait for it for ever (a send would hang): writes are refused from then on, and every write
+    /// already queued fails with the writer's error.
+    /// </summary>
     private void WriteLoop()
+    {
+        try
+        {
+            WriteBatches();
+        }
+        catch (Exception e)
+        {
+            _writes.Writer.TryComplete(e);
+            while (_writes.Reader.TryRead(out var write))
+            {
+                write.Committed?.TrySetException(e);
+            }
+
+            throw;
+        }
+    }
+
+    private void WriteBatches()
     {
         using var connection = new SqliteConnection(_connectionString);
         connection.Open();
@@ -300,11 +336,17 @@ public sealed class SqliteDeliveryLedger : IDeliveryLedger
                     write.Committed?.TrySetResult();
                 }
             }
-            catch (Exception e) when (e is SqliteException or IOException or InvalidOperationException)
+            catch (Exception e)
             {
                 foreach (var write in pending)
                 {
                     write.Committed?.TrySetException(e);
+                }
+
+                // The store's own errors fail only these writes; anything else ends the writer.
+                if (e is not (SqliteException or IOException or InvalidOperationException))
+                {
+                    throw;
                 }
             }
         }

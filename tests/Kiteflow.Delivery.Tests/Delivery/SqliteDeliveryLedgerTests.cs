@@ -40,6 +40,22 @@ public sealed class SqliteDeliveryLedgerTests : IDisposable
     }
 
     [Fact]
+    public async Task WriterThatCannotOpenItsConnection_FailsEveryWrite_NothingWaitsForEver()
+    {
+        // The writer thread's connection points into a folder that does not exist: SQLite refuses to open it.
+        var unopenable = new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder { DataSource = PathOf("missing/ledger.db"), Mode = Microsoft.Data.Sqlite.SqliteOpenMode.ReadWrite, Pooling = false }.ToString();
+        var ledger = await SqliteDeliveryLedger.OpenAsync(PathOf("ledger.db"), unopenable, CancellationToken.None);
+        var patience = TimeSpan.FromMinutes(2);
+
+        var durable = await Record.ExceptionAsync(() => ledger.WriteAsync(Entry("run", 0, BatchState.InFlight), durable: true, CancellationToken.None).WaitAsync(patience));
+        var all = await Record.ExceptionAsync(() => ledger.WriteAllAsync([Entry("run", 1, BatchState.InFlight)], CancellationToken.None).WaitAsync(patience));
+        var flush = await Record.ExceptionAsync(() => ledger.FlushAsync(CancellationToken.None).WaitAsync(patience));
+
+        Assert.All(new[] { durable, all, flush }, e => Assert.IsType<Microsoft.Data.Sqlite.SqliteException>(e));
+        await ledger.DisposeAsync();
+    }
+
+    [Fact]
     public async Task DurableWrite_IsOnDiskWhenItReturns_EvenIfTheProcessThenDies()
     {
         var path = PathOf("durable.db");
