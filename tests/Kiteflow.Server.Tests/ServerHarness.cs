@@ -59,8 +59,22 @@ internal sealed class ServerHarness : IAsyncDisposable
             ConfigureBuilder = builder => builder.Logging.AddProvider(logs).SetMinimumLevel(LogLevel.Trace),
         };
         configure?.Invoke(options);
-        var app = await KiteflowServer.StartAsync(options, CancellationToken.None);
-        return new ServerHarness(app, dataDirectory, owns, logs, output);
+
+        // A port found free may be taken by another test before the silo binds it: start again on others (the server
+        // itself does so only for ports it found, and these are given).
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                var app = await KiteflowServer.StartAsync(options, CancellationToken.None);
+                return new ServerHarness(app, dataDirectory, owns, logs, output);
+            }
+            catch (Microsoft.AspNetCore.Connections.AddressInUseException) when (attempt < 3)
+            {
+                options.SiloPort = FreePort();
+                options.GatewayPort = FreePort();
+            }
+        }
     }
 
     public HttpClient Anonymous() => new(new SocketsHttpHandler { UseCookies = false }) { BaseAddress = BaseAddress };
