@@ -94,20 +94,55 @@ internal sealed class DeliveryServices(
         }
     }
 
-    /// <summary>Keeps who a token belongs to from a check already made (an activation's), so its worker does not ask again.</summary>
-    public void RememberTokenUser(Credential credential, TokenInfo token) =>
-        _tokenUsers[TokenKey(credential)] = new Lazy<Task<string>>(Task.FromResult(UserOf(token)));
+    /// <summary>
+    /// Keeps who a token belongs to from a check already made (an activation's), so no worker — in this process or,
+    /// through the cluster's <see cref="ITokenUserGrain"/>, another — asks again.
+    /// </summary>
+    public void RememberTokenUser(Credential credential, TokenInfo token)
+    {
+        var user = UserOf(token);
+        _tokenUsers[TokenKey(credential)] = new Lazy<Task<string>>(Task.FromResult(user));
+        _ = TellClusterAsync(credential, user);
+    }
 
     private async Task<string> AskTokenUserAsync(Credential credential, CancellationToken cancellationToken)
     {
+        try
+        {
+            if (await TokenUserGrain(credential).GetAsync().WaitAsync(TimeSpan.FromSeconds(10), cancellationToken).ConfigureAwait(false) is { } known)
+            {
+                return known;
+            }
+        }
+        catch (Exception e) when (e is OrleansException or TimeoutException)
+        {
+            // The cluster cannot say now (its silo just left): Buildkite is asked.
+        }
+
         var result = await new AccessTokenClient(Client).GetWaitingOutRateLimitAsync(credential, Time, checks: 3, longestWait: TimeSpan.FromMinutes(1), waiting: null, cancellationToken).ConfigureAwait(false);
         if (!result.IsValid)
         {
             throw new CredentialException(CredentialErrorKind.Unreadable, $"the credential '{credential.Name}' does not work: {result.Message}");
         }
 
-        return UserOf(result.Token!);
+        var user = UserOf(result.Token!);
+        await TellClusterAsync(credential, user).ConfigureAwait(false);
+        return user;
     }
+
+    private async Task TellClusterAsync(Credential credential, string user)
+    {
+        try
+        {
+            await TokenUserGrain(credential).SetAsync(user).WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is OrleansException or TimeoutException)
+        {
+            // Only a cache: a worker that cannot read it asks Buildkite.
+        }
+    }
+
+    private ITokenUserGrain TokenUserGrain(Credential credential) => grains.GetGrain<ITokenUserGrain>(TokenKey(credential).Replace('\n', '|'));
 
     private static string UserOf(TokenInfo token) => token.UserEmail ?? token.UserName ?? token.Uuid;
 

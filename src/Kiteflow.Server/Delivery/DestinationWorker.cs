@@ -195,7 +195,7 @@ internal sealed class DestinationWorker : IAsyncDisposable
                 // The destination stays active: it says what holds it up and tries again shortly (a token check that
                 // failed, the store busy, the dataset deleted, a budget grain whose silo just died…).
                 _state = "failed";
-                var message = e.Message;
+                var message = ErrorMessage(e);
                 Volatile.Write(ref _lastError, message);
                 Log.DestinationHeldUp(_logger, _destinationId, message);
                 try
@@ -439,6 +439,18 @@ internal sealed class DestinationWorker : IAsyncDisposable
     private static DeliveryCounts Counts(DeliverySummary summary) => summary.Status == DeliveryRunStatus.Completed
         ? new(summary.Delivered, summary.Rejected, summary.PossiblyDelivered, summary.Requests, summary.Retries, summary.RateLimitWaits)
         : new(0, 0, 0, summary.Requests, summary.Retries, summary.RateLimitWaits);
+
+    /// <summary>
+    /// What held the worker up, in one line for the status: Orleans' own messages (a grain call to a silo that just left
+    /// or did not answer in time) name its internal addresses and methods, so those say what happened instead.
+    /// </summary>
+    internal static string ErrorMessage(Exception e) => e switch
+    {
+        SiloUnavailableException => "a silo of the cluster it was talking to left (its pacing or a lookup is now elsewhere); trying again shortly.",
+        OrleansException => $"the cluster could not answer ({e.GetType().Name}); trying again shortly.",
+        TimeoutException when e.Message.Contains("Response did not arrive on time", StringComparison.Ordinal) => "a silo of the cluster did not answer in time; trying again shortly.",
+        _ => e.Message,
+    };
 
     private static DestinationSettings Settings(string json, string name) => DestinationSettingsReader.Read(json, name).Settings;
 

@@ -307,6 +307,12 @@ public sealed class ClusterTests(PostgresServerFixture postgres, ITestOutputHelp
 
             Assert.Equal(3, moved);
             Assert.False(first.HasExited, "w1 stopped: the destinations were to move without a restart");
+
+            // Who the token belongs to was asked of Buildkite only by the activations' checks: the workers — w1 when it
+            // started them, w2 when they arrived — read it from the cluster. (A worker asking is not paced: against a
+            // spent user limit it waited up to a minute before a moved destination delivered.)
+            var tokenChecks = (await ServerApi.RequestsAsync(rig.Sandbox)).Count(r => (string?)r["path"] == "/v2/access-token");
+            Assert.Equal(destinations, tokenChecks);
             await AssertPacedTogetherAsync(rig.Sandbox, window, limit, statuses);
             passed = true;
         }
