@@ -170,6 +170,8 @@ public static class KiteflowServer
     public static async Task<WebApplication> StartAsync(ServerOptions options, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
+        EnsureFree(options.SiloAddress, options.SiloPort, "--silo-port");
+        EnsureFree(options.SiloAddress, options.GatewayPort, "--gateway-port");
         for (var attempt = 1; ; attempt++)
         {
             var app = Build(options);
@@ -187,6 +189,37 @@ public static class KiteflowServer
                 await app.DisposeAsync().ConfigureAwait(false);
                 throw;
             }
+        }
+    }
+
+    /// <summary>
+    /// Refuses a silo or gateway port that a process on this machine listens on. Orleans binds its listeners with
+    /// address and port reuse (.NET asks Linux for both), so a second silo given a running one's port would bind it as
+    /// well — and the cluster, seeing one endpoint with a newer generation, would declare the running silo dead (a user
+    /// trying the cluster lost a healthy worker that way). A bind that allows only address reuse (not a live listener's
+    /// port, but a port whose old connections are still closing) says whether it is taken.
+    /// </summary>
+    private static void EnsureFree(System.Net.IPAddress? address, int? port, string option)
+    {
+        if (port is not > 0)
+        {
+            return;
+        }
+
+        using var probe = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        if (OperatingSystem.IsLinux())
+        {
+            // SOL_SOCKET, SO_REUSEADDR (ReuseAddress through .NET would set SO_REUSEPORT too).
+            probe.SetRawSocketOption(1, 2, BitConverter.GetBytes(1));
+        }
+
+        try
+        {
+            probe.Bind(new System.Net.IPEndPoint(address is { AddressFamily: System.Net.Sockets.AddressFamily.InterNetwork } ? address : System.Net.IPAddress.Any, port.Value));
+        }
+        catch (System.Net.Sockets.SocketException e) when (e.SocketErrorCode == System.Net.Sockets.SocketError.AddressAlreadyInUse)
+        {
+            throw new Microsoft.AspNetCore.Connections.AddressInUseException($"{option}: port {port} is in use on this machine (another silo?); give a free port.", e);
         }
     }
 

@@ -125,13 +125,65 @@ public sealed partial class ServeCommandTests
         }
     }
 
-    private static Process StartServe(string home, int port, string? adminPassword)
+    [Fact]
+    public async Task Serve_SiloPortOfARunningServer_OneLineNamingTheOption_TheRunningOneGoesOn()
+    {
+        var siloPort = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var first = Directory.CreateTempSubdirectory("kiteflow-serve-test-").FullName;
+        var second = Directory.CreateTempSubdirectory("kiteflow-serve-test-").FullName;
+        var port = FreePort();
+        using var running = StartServe(first, port, "a-long-test-password", "--silo-port", siloPort, "--silo-address", "127.0.0.1");
+        try
+        {
+            string? line;
+            do
+            {
+                line = await running.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(120));
+            }
+            while (line is not null && !line.StartsWith("Kiteflow is listening", StringComparison.Ordinal));
+
+            // Orleans binds with port reuse: without the check, this one would bind too, and a cluster would take it for
+            // the running silo restarted and declare that one dead.
+            using var clash = StartServe(second, FreePort(), "a-long-test-password", "--silo-port", siloPort, "--silo-address", "127.0.0.1");
+            string errors;
+            try
+            {
+                errors = await clash.StandardError.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(120));
+                await clash.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            }
+            finally
+            {
+                if (!clash.HasExited)
+                {
+                    clash.Kill(entireProcessTree: true);
+                }
+            }
+
+            Assert.Equal(1, clash.ExitCode);
+            Assert.Equal($"kiteflow: the server could not start: --silo-port: port {siloPort} is in use on this machine (another silo?); give a free port.", errors.TrimEnd());
+            using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+            Assert.Equal("Healthy", (string?)JsonNode.Parse(await client.GetStringAsync("/healthz"))!["status"]);
+        }
+        finally
+        {
+            await StopAsync(running);
+            Directory.Delete(first, recursive: true);
+            Directory.Delete(second, recursive: true);
+        }
+    }
+
+    private static Process StartServe(string home, int port, string? adminPassword, params string[] extra)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "kiteflow.dll"));
         start.ArgumentList.Add("serve");
         start.ArgumentList.Add("--urls");
         start.ArgumentList.Add($"http://127.0.0.1:{port}");
+        foreach (var argument in extra)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
         start.Environment["KITEFLOW_HOME"] = home;
         start.Environment.Remove("KITEFLOW_MASTER_KEY");
         if (adminPassword is null)
