@@ -130,6 +130,26 @@ internal sealed class ClusterRig : IAsyncDisposable
                 output.WriteLine(line);
             }
         }
+
+        // What the sandbox saw per organization: a pacing that broke shows as 429s bunched in a few seconds.
+        try
+        {
+            var calls = ServerApi.RequestsAsync(Sandbox).GetAwaiter().GetResult()
+                .Where(r => ((string?)r["path"] ?? string.Empty).StartsWith("/v2/organizations/", StringComparison.Ordinal))
+                .Select(r => (Org: ((string)r["path"]!).Split('/')[3], Method: (string?)r["method"], Status: (int?)r["status"], Time: (string?)r["time"] is { } time ? DateTimeOffset.Parse(time, CultureInfo.InvariantCulture) : DateTimeOffset.MinValue))
+                .ToList();
+            foreach (var org in calls.GroupBy(c => c.Org).OrderBy(g => g.Key, StringComparer.Ordinal))
+            {
+                var refused = org.Where(c => c.Status == 429).ToList();
+                var worst = refused.GroupBy(c => c.Time.ToUnixTimeSeconds()).OrderByDescending(g => g.Count()).FirstOrDefault();
+                output.WriteLine($"--- sandbox {org.Key}: {org.Count()} calls ({org.Count(c => c.Method == "POST")} POST, {org.Count(c => c.Method == "GET")} GET), {refused.Count} answered 429"
+                    + (worst is null ? string.Empty : $"; most in one second: {worst.Count()} at {DateTimeOffset.FromUnixTimeSeconds(worst.Key):HH:mm:ss}"));
+            }
+        }
+        catch (Exception e) when (e is HttpRequestException or System.Text.Json.JsonException or InvalidOperationException or FormatException or InvalidCastException)
+        {
+            output.WriteLine($"--- sandbox request log unreadable: {e.Message}");
+        }
     }
 
     /// <summary>Sends NDJSON to <c>/ingest/{dataset}</c> of the silo at <paramref name="baseAddress"/>.</summary>
