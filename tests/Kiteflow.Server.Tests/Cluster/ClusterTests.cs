@@ -191,15 +191,7 @@ public sealed class ClusterTests(PostgresServerFixture postgres, ITestOutputHelp
             await Eventually.UntilAsync(
                 async () =>
                 {
-                    onPaused.Clear();
-                    foreach (var name in Names(destinations))
-                    {
-                        if ((string?)(await ClusterRig.TryStatusAsync(client, name))?["silo"] == "w1")
-                        {
-                            onPaused.Add(name);
-                        }
-                    }
-
+                    onPaused = (await SilosAsync(client, destinations)).Where(d => d.Silo == "w1").Select(d => d.Name).ToList();
                     return onPaused.Count == destinations / 2;
                 },
                 () => $"w1 to give half of the destinations to w2 (w1 has {string.Join(", ", onPaused)})");
@@ -275,12 +267,7 @@ public sealed class ClusterTests(PostgresServerFixture postgres, ITestOutputHelp
             await Eventually.UntilAsync(
                 async () =>
                 {
-                    spread.Clear();
-                    foreach (var name in Names(destinations))
-                    {
-                        spread.Add((string?)(await ClusterRig.TryStatusAsync(client, name))?["silo"]);
-                    }
-
+                    spread = (await SilosAsync(client, destinations)).Select(d => d.Silo).ToList();
                     return spread.Count(s => s == "w1") == 3 && spread.Count(s => s == "w2") == 3;
                 },
                 () => $"the destinations to be spread over w1 and w2 (on: {string.Join(", ", spread)})");
@@ -340,6 +327,18 @@ public sealed class ClusterTests(PostgresServerFixture postgres, ITestOutputHelp
     }
 
     private static IEnumerable<string> Names(int destinations) => Enumerable.Range(0, destinations).Select(d => $"dest{d}");
+
+    /// <summary>Where each destination runs now (its status's <c>silo</c>; null when the status could not be read).</summary>
+    private static async Task<List<(string Name, string? Silo)>> SilosAsync(ServerApi client, int destinations)
+    {
+        var silos = new List<(string Name, string? Silo)>();
+        foreach (var name in Names(destinations))
+        {
+            silos.Add((name, (string?)(await ClusterRig.TryStatusAsync(client, name))?["silo"]));
+        }
+
+        return silos;
+    }
 
     /// <summary>A dataset <c>ds{d}</c> with <paramref name="records"/> records and a draft destination <c>dest{d}</c> per destination, on organizations in turn; returns the ingest keys.</summary>
     private static async Task<string[]> CreateDestinationsAsync(ServerApi client, ClusterRig rig, int destinations, int records)
